@@ -1,0 +1,38 @@
+"""Stage: one step of a pipeline, consuming frames in order and yielding frames.
+
+A stage may keep state between frames (a recurrent stylizer keeps its previous output), hold
+frames back (an interpolator needs the next frame before it can emit anything), and change
+timing (new frames at a new rate). At end of stream ``flush`` returns whatever it still holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from vidgan.frame import Frame
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """What every stage of one pipeline shares: where tensors live (a torch device string) and verbosity."""
+
+    device: str = "cpu"
+    verbose: bool = False
+
+
+class Stage:
+    """Base class. Subclasses override ``process`` and, if they hold frames, ``flush``."""
+
+    #: True when every input frame gives exactly one output frame of the same size
+    #: (what the frei0r adapter requires).
+    one_to_one: ClassVar[bool] = True
+
+    def process(self, frame: Frame) -> list[Frame]:
+        raise NotImplementedError
+
+    def flush(self) -> list[Frame]:
+        return []
+
+    def describe(self) -> str:
+        return type(self).__name__

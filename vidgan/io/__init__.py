@@ -1,0 +1,1 @@
+"""Video I/O at the edges of a pipeline: decoding sources, encoding sinks, atomic outputs."""

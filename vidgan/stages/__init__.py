@@ -1,0 +1,3 @@
+"""vidgan's own filters (the names a ``-vf`` chain can use); importing registers them."""
+
+from vidgan.stages import null  # noqa: F401
