@@ -216,8 +216,13 @@ def transcode(
     except BaseException:
         source.close()
         raise
-    log.info("decoder: %s", source.info.decoder)
-    log.info("pipeline: %s on %s", pipeline.describe(), device)
-    log.info("encoder: %s", (encode or EncodeOptions()).codec)
-    meter = Progress(source.info.frames, mode=progress, desc=Path(str(src)).name)
+    try:
+        log.info("decoder: %s", source.info.decoder)
+        log.info("pipeline: %s on %s", pipeline.describe(), device)
+        log.info("encoder: %s", (encode or EncodeOptions()).codec)
+        meter = Progress(source.info.frames, mode=progress, desc=Path(str(src)).name)
+    except BaseException:
+        sink.abort()
+        source.close()
+        raise
     return run_pipeline(source, pipeline, sink, progress=meter, allow_corrupt=allow_corrupt)
