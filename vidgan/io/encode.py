@@ -142,6 +142,7 @@ class VideoSink:
         if self.options.bitrate:
             ctx.bit_rate = parse_bitrate(self.options.bitrate)
         ctx.thread_count = 0
+        ctx.thread_type = "AUTO"  # frame threads, as the ffmpeg CLI uses (PyAV defaults to slices)
         ctx.options = self.options.av_options()
         rotation = frame.to_av().rotation if frame.has_av else 0
         if rotation:
