@@ -153,10 +153,10 @@ class Frame:
 
 def _av_to_rgb(frame: av.VideoFrame, color: ColorInfo, fmt: str) -> np.ndarray:
     matrix = color.matrix_for(frame.height)
-    src_range = "jpeg" if color.full_range_for(frame.format.name) else "mpeg"
+    src_range = RANGE_FULL if color.full_range_for(frame.format.name) else RANGE_LIMITED
     if frame.format.name in ("rgb24", "rgb48le") and fmt == frame.format.name:
         return frame.to_ndarray()
-    rgb = frame.reformat(format=fmt, src_colorspace=matrix, src_color_range=src_range, dst_color_range="jpeg")
+    rgb = frame.reformat(format=fmt, src_colorspace=matrix, src_color_range=src_range, dst_color_range=RANGE_FULL)
     return rgb.to_ndarray()
 
 

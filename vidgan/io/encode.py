@@ -18,7 +18,7 @@ import av
 import av.video.frame
 
 from vidgan.errors import EncodeError, OutputError
-from vidgan.frame import RANGE_FULL, Frame
+from vidgan.frame import RANGE_FULL, RANGE_LIMITED, Frame
 from vidgan.io.output import AtomicOutput, describe_os_error
 from vidgan.io.source import VideoSource, check_resolution
 
@@ -236,7 +236,7 @@ class VideoSink:
             out = out.reformat(
                 format=self._pix_fmt,
                 dst_colorspace=frame.color.matrix_for(frame.height),
-                dst_color_range="jpeg" if full else "mpeg",
+                dst_color_range=RANGE_FULL if full else RANGE_LIMITED,
             )
         out.pts, out.time_base = pts, ctx.time_base
         out.pict_type = av.video.frame.PictureType.NONE

@@ -99,7 +99,8 @@ class VideoSource:
         self.video = self.container.streams.video[0]
         self.video.thread_type = "AUTO"
         self.side_streams = [s for s in self.container.streams if s.type in ("audio", "subtitle")]
-        self.info = self._probe(hwaccel is not None)
+        self._hw_requested = hwaccel is not None
+        self.info = self._probe(self._hw_requested)
         check_resolution(self.info.width, self.info.height, self.display_name)
 
     @staticmethod
@@ -178,6 +179,10 @@ class VideoSource:
                 self._note_damage(f"undecodable video packet at {packet.pts}: {exc.strerror}")
                 continue
             for decoded in frames:
+                if self._hw_requested:
+                    self._hw_requested = False  # report once, on the first frame
+                    used = "NVDEC" if self.video.codec_context.is_hwaccel else "the software decoder (NVDEC cannot take this stream)"
+                    log.info("%s: decoding with %s", self.display_name, used)
                 check_resolution(decoded.width, decoded.height, f"a frame of {self.display_name}")
                 if decoded.is_corrupt:
                     self._note_damage("damaged video frame (decoded with concealment)")
