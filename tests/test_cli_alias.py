@@ -1,0 +1,66 @@
+"""Filters named in ``ALIAS_FILTERS`` get a command of their own once registered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+
+import vidgan.cli
+from vidgan.frame import Frame
+from vidgan.graph.registry import register_filter
+from vidgan.graph.stage import Stage, StageContext
+
+SEEN: list[tuple[float, str]] = []
+
+
+@register_filter("alias_probe")
+class AliasProbe(Stage):
+    """Records its options; passes frames through."""
+
+    @dataclass(frozen=True)
+    class Options:
+        gain: float = 1.0
+        label: str = "none"
+
+    def __init__(self, options: Options, context: StageContext) -> None:
+        SEEN.append((options.gain, options.label))
+
+    def process(self, frame: Frame) -> list[Frame]:
+        return [frame]
+
+
+def _clip(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+        for index in range(3):
+            frame = av.VideoFrame(32, 24, "yuv420p")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_alias_command_builds_the_filter_from_its_options(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(vidgan.cli, "ALIAS_FILTERS", ("alias_probe",))
+    SEEN.clear()
+    src = _clip(tmp_path / "in.mkv")
+    code = vidgan.cli.main(["alias_probe", str(src), "-o", str(tmp_path / "out.mkv"), "-c:v", "ffv1",
+                            "--gain", "0.5", "--label", "a:b,c", "-vf", "hflip", "-q"])
+    assert code == 0
+    assert SEEN == [(0.5, "a:b,c")]  # separators in values survive the chain round trip
+    assert (tmp_path / "out.mkv").exists()
+
+
+def test_unregistered_alias_has_no_command(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(vidgan.cli, "ALIAS_FILTERS", ("no_such_filter_yet",))
+    with pytest.raises(SystemExit) as exit_info:
+        vidgan.cli.main(["no_such_filter_yet", "in.mp4", "-o", "out.mp4"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
