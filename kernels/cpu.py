@@ -1,0 +1,266 @@
+"""Fused Numba kernels for CPU tensors: one pass over memory per operation.
+
+Each public function takes torch tensors (validated by :mod:`vidgan.ops`), works on zero-copy
+numpy views of them, and matches its twin in :mod:`vidgan.ops.reference` to float32 rounding.
+
+fastmath is on, except the "no NaN / no Inf" assumptions: the kernels test for non-finite flow
+and those tests must survive optimisation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+
+from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
+
+_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_JIT = dict(parallel=True, fastmath=_FAST, cache=True, nogil=True)
+
+
+def _view(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().numpy()
+
+
+@njit(inline="always", fastmath=_FAST)
+def _bilinear(img, n, c, sx, sy, height, width, edge):
+    """Sample channel c of image n at (sx, sy): edge clamps, zeros reads 0 outside."""
+    if edge:
+        sx = min(max(sx, 0.0), width - 1.0)
+        sy = min(max(sy, 0.0), height - 1.0)
+    x0f = math.floor(sx)
+    y0f = math.floor(sy)
+    fx = sx - x0f
+    fy = sy - y0f
+    x0 = int(x0f)
+    y0 = int(y0f)
+    x1 = x0 + 1
+    y1 = y0 + 1
+    acc = 0.0
+    if y0 >= 0 and y0 < height:
+        if x0 >= 0 and x0 < width:
+            acc += (1.0 - fx) * (1.0 - fy) * img[n, c, y0, x0]
+        if x1 >= 0 and x1 < width and fx > 0.0:
+            acc += fx * (1.0 - fy) * img[n, c, y0, x1]
+    if y1 >= 0 and y1 < height and fy > 0.0:
+        if x0 >= 0 and x0 < width:
+            acc += (1.0 - fx) * fy * img[n, c, y1, x0]
+        if x1 >= 0 and x1 < width and fx > 0.0:
+            acc += fx * fy * img[n, c, y1, x1]
+    return acc
+
+
+@njit(inline="always", fastmath=_FAST)
+def _taps(sx, sy, height, width, edge):
+    """Bilinear taps at (sx, sy): four (weight, index) pairs, weight 0 for taps outside the image."""
+    if edge:
+        sx = min(max(sx, 0.0), width - 1.0)
+        sy = min(max(sy, 0.0), height - 1.0)
+    x0f = math.floor(sx)
+    y0f = math.floor(sy)
+    fx = sx - x0f
+    fy = sy - y0f
+    x0 = int(x0f)
+    y0 = int(y0f)
+    in_x0 = x0 >= 0 and x0 < width
+    in_x1 = x0 + 1 >= 0 and x0 + 1 < width and fx > 0.0
+    in_y0 = y0 >= 0 and y0 < height
+    in_y1 = y0 + 1 >= 0 and y0 + 1 < height and fy > 0.0
+    w00 = (1.0 - fx) * (1.0 - fy) if in_x0 and in_y0 else 0.0
+    w01 = fx * (1.0 - fy) if in_x1 and in_y0 else 0.0
+    w10 = (1.0 - fx) * fy if in_x0 and in_y1 else 0.0
+    w11 = fx * fy if in_x1 and in_y1 else 0.0
+    xa = min(max(x0, 0), width - 1)
+    xb = min(max(x0 + 1, 0), width - 1)
+    ya = min(max(y0, 0), height - 1)
+    yb = min(max(y0 + 1, 0), height - 1)
+    return w00, w01, w10, w11, xa, xb, ya, yb
+
+
+@njit(**_JIT)
+def _warp_kernel(image, flow, edge, out, mask):
+    batch, channels, height, width = image.shape
+    for row in prange(batch * height):
+        n = row // height
+        y = row % height
+        for x in range(width):
+            sx = x + flow[n, 0, y, x]
+            sy = y + flow[n, 1, y, x]
+            if not (math.isfinite(sx) and math.isfinite(sy)):
+                for c in range(channels):
+                    out[n, c, y, x] = 0.0
+                mask[n, 0, y, x] = 0.0
+                continue
+            inside = sx >= 0.0 and sx <= width - 1.0 and sy >= 0.0 and sy <= height - 1.0
+            mask[n, 0, y, x] = 1.0 if inside else 0.0
+            w00, w01, w10, w11, xa, xb, ya, yb = _taps(sx, sy, height, width, edge)
+            for c in range(channels):
+                out[n, c, y, x] = (w00 * image[n, c, ya, xa] + w01 * image[n, c, ya, xb]
+                                   + w10 * image[n, c, yb, xa] + w11 * image[n, c, yb, xb])
+
+
+def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
+    out = torch.empty_like(image)
+    mask = torch.empty((image.shape[0], 1, *image.shape[2:]), dtype=image.dtype)
+    _warp_kernel(_view(image), _view(flow), border == "edge", _view(out), _view(mask))
+    return out, mask
+
+
+@njit(inline="always", fastmath=_FAST)
+def _soft(ratio):
+    return min(max(1.5 - ratio, 0.0), 1.0)
+
+
+@njit(inline="always", fastmath=_FAST)
+def _diff(flow, n, c, y, x, height, width, axis):
+    """Central difference of flow channel c along x (axis 0) or y (axis 1); one-sided at borders."""
+    if axis == 0:
+        if width == 1:
+            return 0.0
+        lo = max(x - 1, 0)
+        hi = min(x + 1, width - 1)
+        return (flow[n, c, y, hi] - flow[n, c, y, lo]) / (hi - lo)
+    if height == 1:
+        return 0.0
+    lo = max(y - 1, 0)
+    hi = min(y + 1, height - 1)
+    return (flow[n, c, hi, x] - flow[n, c, lo, x]) / (hi - lo)
+
+
+@njit(**_JIT)
+def _consistency_kernel(flow_fw, flow_bw, out):
+    batch, _, height, width = flow_fw.shape
+    for row in prange(batch * height):
+        n = row // height
+        y = row % height
+        for x in range(width):
+            u = flow_fw[n, 0, y, x]
+            v = flow_fw[n, 1, y, x]
+            sx = x + u
+            sy = y + v
+            if not (math.isfinite(sx) and math.isfinite(sy)):
+                out[n, 0, y, x] = 0.0
+                continue
+            if sx < 0.0 or sx > width - 1.0 or sy < 0.0 or sy > height - 1.0:
+                out[n, 0, y, x] = 0.0
+                continue
+            bu = _bilinear(flow_bw, n, 0, sx, sy, height, width, True)
+            bv = _bilinear(flow_bw, n, 1, sx, sy, height, width, True)
+            fw_sq = u * u + v * v
+            mismatch = (u + bu) * (u + bu) + (v + bv) * (v + bv)
+            occ = _soft(mismatch / (OCC_RATIO * (fw_sq + bu * bu + bv * bv) + OCC_BIAS))
+            grad = 0.0
+            for c in range(2):
+                gx = _diff(flow_fw, n, c, y, x, height, width, 0)
+                gy = _diff(flow_fw, n, c, y, x, height, width, 1)
+                grad += gx * gx + gy * gy
+            boundary = _soft(grad / (MB_RATIO * fw_sq + MB_BIAS))
+            value = occ * boundary
+            out[n, 0, y, x] = value if math.isfinite(value) else 0.0
+
+
+def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
+    out = torch.empty((flow_fw.shape[0], 1, *flow_fw.shape[2:]), dtype=flow_fw.dtype)
+    _consistency_kernel(_view(flow_fw), _view(flow_bw), _view(out))
+    return out
+
+
+@njit(**_JIT)
+def _blend_kernel(current, previous, flow, confidence, alpha, out):
+    batch, channels, height, width = current.shape
+    for row in prange(batch * height):
+        n = row // height
+        y = row % height
+        for x in range(width):
+            sx = x + flow[n, 0, y, x]
+            sy = y + flow[n, 1, y, x]
+            weight = 0.0
+            if math.isfinite(sx) and math.isfinite(sy) and sx >= 0.0 and sx <= width - 1.0 and sy >= 0.0 and sy <= height - 1.0:
+                weight = min(max(alpha * confidence[n, 0, y, x], 0.0), 1.0)
+            if weight == 0.0:
+                for c in range(channels):
+                    out[n, c, y, x] = current[n, c, y, x]
+                continue
+            w00, w01, w10, w11, xa, xb, ya, yb = _taps(sx, sy, height, width, True)
+            for c in range(channels):
+                warped = (w00 * previous[n, c, ya, xa] + w01 * previous[n, c, ya, xb]
+                          + w10 * previous[n, c, yb, xa] + w11 * previous[n, c, yb, xb])
+                out[n, c, y, x] = current[n, c, y, x] * (1.0 - weight) + warped * weight
+
+
+def temporal_blend(
+    current: torch.Tensor, previous_output: torch.Tensor, flow: torch.Tensor, confidence: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    out = torch.empty_like(current)
+    _blend_kernel(_view(current), _view(previous_output), _view(flow), _view(confidence), np.float32(alpha), _view(out))
+    return out
+
+
+@njit(fastmath=_FAST, cache=True, nogil=True)
+def _splat_kernel(flow, t, accum):
+    """Serial on purpose: splatting scatters, and parallel scatters would race."""
+    batch, _, height, width = flow.shape
+    for n in range(batch):
+        for y in range(height):
+            for x in range(width):
+                u = flow[n, 0, y, x]
+                v = flow[n, 1, y, x]
+                tx = x + t * u
+                ty = y + t * v
+                if not (math.isfinite(tx) and math.isfinite(ty)):
+                    continue
+                x0f = math.floor(tx)
+                y0f = math.floor(ty)
+                fx = tx - x0f
+                fy = ty - y0f
+                x0 = int(x0f)
+                y0 = int(y0f)
+                for oy in range(2):
+                    yi = y0 + oy
+                    wy = fy if oy else 1.0 - fy
+                    if yi < 0 or yi >= height or wy <= 0.0:
+                        continue
+                    for ox in range(2):
+                        xi = x0 + ox
+                        wx = fx if ox else 1.0 - fx
+                        if xi < 0 or xi >= width or wx <= 0.0:
+                            continue
+                        w = wx * wy
+                        accum[n, 0, yi, xi] += -t * u * w
+                        accum[n, 1, yi, xi] += -t * v * w
+                        accum[n, 2, yi, xi] += w
+
+
+@njit(**_JIT)
+def _normalise_splat(accum, flow_out, coverage):
+    batch, _, height, width = accum.shape
+    for row in prange(batch * height):
+        n = row // height
+        y = row % height
+        for x in range(width):
+            w = accum[n, 2, y, x]
+            coverage[n, 0, y, x] = w
+            if w > 0.0:
+                flow_out[n, 0, y, x] = accum[n, 0, y, x] / w
+                flow_out[n, 1, y, x] = accum[n, 1, y, x] / w
+            else:
+                flow_out[n, 0, y, x] = 0.0
+                flow_out[n, 1, y, x] = 0.0
+
+
+def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+    batch, _, height, width = flow_0to1.shape
+    accum = np.zeros((batch, 3, height, width), dtype=np.float32)
+    _splat_kernel(_view(flow_0to1), np.float32(t), accum)
+    flow_out = torch.empty_like(flow_0to1)
+    coverage = torch.empty((batch, 1, height, width), dtype=flow_0to1.dtype)
+    _normalise_splat(accum, _view(flow_out), _view(coverage))
+    return flow_out, coverage
+
+
+def threads() -> int:
+    return numba.get_num_threads()
