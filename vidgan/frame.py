@@ -170,6 +170,9 @@ def _av_to_tensor(frame: av.VideoFrame, color: ColorInfo, device: torch.device) 
         planes = _yuv_planes(frame)
         pinned = [torch.from_numpy(p).pin_memory() for p in planes]
         on_device = [p.to(device, non_blocking=True) for p in pinned]
+        if name == "nv12":  # interleaved UV goes up as one plane; the kernel reads the two views in place
+            y, uv = on_device
+            on_device = [y, uv[:, 0::2], uv[:, 1::2]]
         _, _, bits = GPU_YUV_LAYOUTS[name]
         return ops.yuv_to_rgb(
             *on_device,
@@ -188,7 +191,7 @@ def _av_to_tensor(frame: av.VideoFrame, color: ColorInfo, device: torch.device) 
 
 
 def _yuv_planes(frame: av.VideoFrame) -> list[np.ndarray]:
-    """Y, U, V planes as 2-D arrays (NV12's interleaved UV is split into two views)."""
+    """Y, U, V planes as 2-D arrays; for NV12, Y and the interleaved UV plane (H/2, W)."""
     name = frame.format.name
     shift_x, shift_y, bits = GPU_YUV_LAYOUTS[name]
     dtype = np.uint16 if bits > 8 else np.uint8
@@ -204,8 +207,7 @@ def _yuv_planes(frame: av.VideoFrame) -> list[np.ndarray]:
 
     y = np.ascontiguousarray(plane(0, width, height))
     if name == "nv12":
-        uv = plane(1, chroma_w, chroma_h, channels=2).reshape(chroma_h, chroma_w, 2)
-        return [y, np.ascontiguousarray(uv[..., 0]), np.ascontiguousarray(uv[..., 1])]
+        return [y, np.ascontiguousarray(plane(1, chroma_w, chroma_h, channels=2))]
     return [y, np.ascontiguousarray(plane(1, chroma_w, chroma_h)), np.ascontiguousarray(plane(2, chroma_w, chroma_h))]
 
 

@@ -21,8 +21,7 @@ from typing import Literal
 
 import torch
 
-from vidgan.ops import reference
-from vidgan.ops.color import rgb_to_yuv420, yuv_to_rgb
+from vidgan.ops import color, reference
 
 log = logging.getLogger("vidgan")
 
@@ -162,6 +161,33 @@ def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.T
     if backend == "torch":
         return reference.splat_flow(flow_0to1, float(t))
     return _kernels(backend).splat_flow(flow_0to1, float(t))
+
+
+def yuv_to_rgb(
+    y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, matrix: int = 1, full_range: bool = False, bits: int = 8
+) -> torch.Tensor:
+    """Planar Y'CbCr planes -> RGB (3, H, W) float32 in [0, 1]; fused kernel for 8-bit 4:2:0 on CUDA.
+
+    For NV12 pass ``u = uv[:, 0::2]`` and ``v = uv[:, 1::2]`` (views; the kernel reads them in place).
+    """
+    height, width = y.shape[-2:]
+    is_420 = u.shape[-2:] == ((height + 1) // 2, (width + 1) // 2) and u.dtype == torch.uint8
+    if bits == 8 and is_420 and y.is_cuda and y.dtype == torch.uint8 and active_backend(y.device) == "cupy":
+        step = 2 if u.stride(-1) == 2 and v.stride(-1) == 2 else 1
+        return _cupy_kernels().yuv420_to_rgb(y, u, v, matrix=matrix, full_range=full_range, uv_step=step)
+    if u.stride(-1) != 1:
+        u, v = u.contiguous(), v.contiguous()
+    return color.yuv_to_rgb(y, u, v, matrix=matrix, full_range=full_range, bits=bits)
+
+
+def rgb_to_yuv420(
+    rgb: torch.Tensor, *, matrix: int = 1, full_range: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """RGB (3, H, W) in [0, 1] -> 8-bit yuv420p planes; fused kernel on CUDA."""
+    if (rgb.is_cuda and rgb.dtype in (torch.float32, torch.float16) and rgb.is_contiguous()
+            and rgb.shape[-1] % 2 == 0 and rgb.shape[-2] % 2 == 0 and active_backend(rgb.device) == "cupy"):
+        return _cupy_kernels().rgb_to_yuv420(rgb, matrix=matrix, full_range=full_range)
+    return color.rgb_to_yuv420(rgb, matrix=matrix, full_range=full_range)
 
 
 OPERATIONS: dict[str, Callable] = {

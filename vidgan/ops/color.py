@@ -1,7 +1,5 @@
-"""Per-pixel operations on frame tensors, device-agnostic (plain torch).
-
-These run wherever the tensors live, so on CUDA decoded YUV planes become RGB on the GPU and
-never round-trip through swscale on the host.
+"""YUV <-> RGB in plain torch: the twins of the CUDA colour kernels, and the path for layouts
+those kernels do not cover (4:2:2, 4:4:4, 10-bit). On CPU the engine converts with swscale.
 
 Convention:
     RGB tensors are float, (3, H, W) or (N, 3, H, W), values in [0, 1].
@@ -24,7 +22,7 @@ _LUMA_WEIGHTS: dict[int, tuple[float, float]] = {
 }
 
 
-def _weights(matrix: int) -> tuple[float, float]:
+def luma_weights(matrix: int) -> tuple[float, float]:
     try:
         return _LUMA_WEIGHTS[matrix]
     except KeyError:
@@ -54,7 +52,7 @@ def yuv_to_rgb(
         raise ValueError(f"expected 2-D planes; got Y {tuple(y.shape)}, U {tuple(u.shape)}, V {tuple(v.shape)}")
     if u.shape != v.shape:
         raise ValueError(f"U and V planes differ in shape: {tuple(u.shape)} vs {tuple(v.shape)}")
-    kr, kb = _weights(matrix)
+    kr, kb = luma_weights(matrix)
     kg = 1.0 - kr - kb
     scale = float(1 << (bits - 8))
     height, width = y.shape
@@ -88,7 +86,7 @@ def rgb_to_yuv420(
     height, width = rgb.shape[-2:]
     if height % 2 or width % 2:
         raise ValueError(f"4:2:0 needs even width and height; got {width}x{height}")
-    kr, kb = _weights(matrix)
+    kr, kb = luma_weights(matrix)
     kg = 1.0 - kr - kb
     r, g, b = rgb.float().clamp(0.0, 1.0).unbind(0)
     luma = kr * r + kg * g + kb * b
