@@ -54,6 +54,11 @@ def _launch(source: str, name: str, elements: int, device: torch.device, args: t
         kernel(grid, block, tuple(_arg(a) for a in args), stream=stream)
 
 
+def _empty(shape: tuple[int, ...], like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Every output is allocated here (tests poison it to catch pixels a kernel never writes)."""
+    return torch.empty(shape, dtype=dtype or like.dtype, device=like.device)
+
+
 def _arg(value):
     if isinstance(value, torch.Tensor):
         return cupy.from_dlpack(value)  # zero-copy view of the torch storage
@@ -66,8 +71,8 @@ def _arg(value):
 
 def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
     n, c, h, w = image.shape
-    out = torch.empty_like(image)
-    mask = torch.empty((n, 1, h, w), dtype=image.dtype, device=image.device)
+    out = _empty((n, c, h, w), image)
+    mask = _empty((n, 1, h, w), image)
     _launch("motion.cu", f"warp_{_SUFFIX[image.dtype]}", n * h * w, image.device,
             (image, flow, out, mask, n, c, h, w, border == "edge"))
     return out, mask
@@ -75,7 +80,7 @@ def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> t
 
 def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     n, _, h, w = flow_fw.shape
-    out = torch.empty((n, 1, h, w), dtype=flow_fw.dtype, device=flow_fw.device)
+    out = _empty((n, 1, h, w), flow_fw)
     _launch("motion.cu", f"consistency_{_SUFFIX[flow_fw.dtype]}", n * h * w, flow_fw.device,
             (flow_fw, flow_bw, out, n, h, w))
     return out
@@ -85,7 +90,7 @@ def temporal_blend(
     current: torch.Tensor, previous_output: torch.Tensor, flow: torch.Tensor, confidence: torch.Tensor, alpha: float
 ) -> torch.Tensor:
     n, c, h, w = current.shape
-    out = torch.empty_like(current)
+    out = _empty((n, c, h, w), current)
     _launch("motion.cu", f"temporal_blend_{_SUFFIX[current.dtype]}", n * h * w, current.device,
             (current, previous_output, flow, confidence, out, float(alpha), n, c, h, w))
     return out
@@ -96,8 +101,8 @@ def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.T
     suffix = _SUFFIX[flow_0to1.dtype]
     accum = torch.zeros((n, 3, h, w), dtype=torch.float32, device=flow_0to1.device)
     _launch("splat.cu", f"splat_{suffix}", n * h * w, flow_0to1.device, (flow_0to1, accum, float(t), n, h, w))
-    flow_out = torch.empty_like(flow_0to1)
-    coverage = torch.empty((n, 1, h, w), dtype=flow_0to1.dtype, device=flow_0to1.device)
+    flow_out = _empty((n, 2, h, w), flow_0to1)
+    coverage = _empty((n, 1, h, w), flow_0to1)
     _launch("splat.cu", f"splat_normalise_{suffix}", n * h * w, flow_0to1.device, (accum, flow_out, coverage, n, h, w))
     return flow_out, coverage
 
@@ -109,7 +114,7 @@ def yuv420_to_rgb(
     """8-bit 4:2:0 planes (``uv_step=2`` for NV12's interleaved UV: pass u and v as views of it)."""
     h, w = y.shape
     kr, kb = luma_weights(matrix)
-    rgb = torch.empty((3, h, w), dtype=dtype, device=y.device)
+    rgb = _empty((3, h, w), y, dtype)
     _launch("color.cu", f"yuv420_to_rgb_{_SUFFIX[dtype]}", h * w, y.device,
             (y, u, v, uv_step, y.stride(0), u.stride(0), rgb, h, w, kr, kb, bool(full_range)))
     return rgb
@@ -120,9 +125,9 @@ def rgb_to_yuv420(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     _, h, w = rgb.shape
     kr, kb = luma_weights(matrix)
-    y = torch.empty((h, w), dtype=torch.uint8, device=rgb.device)
-    u = torch.empty((h // 2, w // 2), dtype=torch.uint8, device=rgb.device)
-    v = torch.empty_like(u)
+    y = _empty((h, w), rgb, torch.uint8)
+    u = _empty((h // 2, w // 2), rgb, torch.uint8)
+    v = _empty((h // 2, w // 2), rgb, torch.uint8)
     _launch("color.cu", f"rgb_to_yuv420_{_SUFFIX[rgb.dtype]}", (h // 2) * (w // 2), rgb.device,
             (rgb, y, u, v, 1, w // 2, h, w, kr, kb, bool(full_range)))
     return y, u, v
