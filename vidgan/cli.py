@@ -232,8 +232,17 @@ def _configure_logging(args: argparse.Namespace) -> None:
     av.logging.set_level(av.logging.ERROR if getattr(args, "verbose", False) else None)
 
 
+_signals_received: list[int] = []
+
+
 def _raise_interrupt(signum: int, _frame: object) -> None:
+    _signals_received.append(signum)
     raise KeyboardInterrupt
+
+
+def _interrupted_status() -> int:
+    """128 + the signal number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + (_signals_received[-1] if _signals_received else signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,10 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except Interrupted as exc:
         print(f"vidgan: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _interrupted_status()
     except KeyboardInterrupt:
         print("vidgan: error: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted_status()
     except VidganError as exc:
         print(f"vidgan: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -156,6 +156,9 @@ def run_pipeline(
             source.raise_if_damaged(counts["in"])
         elif counts["in"] == 0:
             source.raise_if_damaged(0)
+        elif source.damage is not None:
+            log.warning("%s is damaged (%s); keeping the %d frame(s) that decoded",
+                        source.display_name, source.damage, counts["in"])
         sink.close()
 
     workers = [
@@ -209,9 +212,10 @@ def transcode(
 ) -> RunReport:
     """Decode ``src``, run the ``-vf`` chain, encode to ``dst`` (``-`` for stdout). The API behind ``vidgan run``."""
     device = resolve_device(device)
-    pipeline = Pipeline.from_chain(chain, StageContext(device=device))
+    pipeline = Pipeline.from_chain(chain, StageContext(device=device))  # a bad chain fails before any I/O
     source = VideoSource(str(src), device=device, input_format=input_format, framerate=input_fps)
     try:
+        pipeline.set_input_rate(source.info.frame_rate)
         sink = VideoSink(str(dst), encode or EncodeOptions(), source, overwrite=overwrite)
     except BaseException:
         source.close()
@@ -221,8 +225,8 @@ def transcode(
         log.info("pipeline: %s on %s", pipeline.describe(), device)
         log.info("encoder: %s", (encode or EncodeOptions()).codec)
         meter = Progress(source.info.frames, mode=progress, desc=Path(str(src)).name)
-    except BaseException:
+        return run_pipeline(source, pipeline, sink, progress=meter, allow_corrupt=allow_corrupt)
+    except BaseException:  # including a Ctrl-C before the workers start: never leave a partial file
         sink.abort()
         source.close()
         raise
-    return run_pipeline(source, pipeline, sink, progress=meter, allow_corrupt=allow_corrupt)

@@ -15,7 +15,7 @@ import av.filter
 from vidgan.errors import FilterOptionError, UnknownFilterError, VidganError, did_you_mean
 from vidgan.frame import ColorInfo, Frame
 from vidgan.graph.spec import FilterCall
-from vidgan.graph.stage import Stage
+from vidgan.graph.stage import Stage, StageContext
 
 # Filters that only make sense with their own inputs/outputs or would pull from outside.
 _NOT_CHAINABLE = {"buffer", "buffersink", "abuffer", "abuffersink", "movie", "amovie", "split", "asplit"}
@@ -50,13 +50,17 @@ class LibavFilterStage(Stage):
 
     one_to_one = False  # fps, select, tblend... may add, drop or delay frames
 
-    def __init__(self, calls: list[FilterCall]) -> None:
+    def __init__(self, calls: list[FilterCall], context: StageContext | None = None) -> None:
         for call in calls:
             validate_call(call)
         self.calls = calls
+        self._frame_rate = context.frame_rate if context is not None else None
         self._graph: av.filter.Graph | None = None
         self._key: tuple | None = None
         self._color: ColorInfo | None = None
+
+    def set_input_rate(self, frame_rate: Fraction | None) -> None:
+        self._frame_rate = frame_rate
 
     def describe(self) -> str:
         return "libavfilter(" + ",".join(str(c) for c in self.calls) + ")"
@@ -69,6 +73,8 @@ class LibavFilterStage(Stage):
             f":time_base={time_base.numerator}/{time_base.denominator}"
             f":pixel_aspect={sar.numerator}/{sar.denominator}"
         )
+        if self._frame_rate:  # tpad, minterpolate, framerate... time the frames they add with it
+            source_args += f":frame_rate={self._frame_rate.numerator}/{self._frame_rate.denominator}"
         node = graph.add("buffer", source_args)
         self._source = node
         for call in self.calls:

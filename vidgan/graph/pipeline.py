@@ -7,6 +7,8 @@ feeds it frames from shared memory.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from vidgan.errors import UnknownFilterError
 from vidgan.frame import Frame
 from vidgan.graph.avfilter import LibavFilterStage, libav_filter_names, unknown_filter_message
@@ -31,7 +33,7 @@ class Pipeline:
         for call in parse_chain(chain):
             if get_filter(call.name) is not None:
                 if pending_libav:
-                    stages.append(LibavFilterStage(pending_libav))
+                    stages.append(LibavFilterStage(pending_libav, context))
                     pending_libav = []
                 stages.append(create_stage(call.name, parse_args(call.args), context))
             elif call.name in libav_names:
@@ -39,8 +41,13 @@ class Pipeline:
             else:
                 raise UnknownFilterError(unknown_filter_message(call.name, filter_names()))
         if pending_libav:
-            stages.append(LibavFilterStage(pending_libav))
+            stages.append(LibavFilterStage(pending_libav, context))
         return cls(stages)
+
+    def set_input_rate(self, frame_rate: Fraction | None) -> None:
+        """Pass the input's nominal rate to the stages; the pipeline can be built before the input is open."""
+        for stage in self.stages:
+            stage.set_input_rate(frame_rate)
 
     @property
     def one_to_one(self) -> bool:

@@ -75,10 +75,10 @@ def _convert(filter_name: str, key: str, raw: str, kind: Any) -> Any:
             return None
         return _convert(filter_name, key, raw, members[0])
     if origin is Literal:
-        choices = [str(c) for c in typing.get_args(kind)]
+        choices = {str(c): c for c in typing.get_args(kind)}
         if raw not in choices:
             raise FilterOptionError(f"{filter_name}: {key}={raw!r} is not one of {', '.join(choices)}")
-        return raw
+        return choices[raw]  # the declared value: Literal[2, 4] gives the int 2, not "2"
     try:
         if kind is bool:
             lowered = raw.lower()

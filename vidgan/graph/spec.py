@@ -61,12 +61,28 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
+def _unquoted(text: str) -> str:
+    """``text`` without its quoted parts and escaped characters: what libavfilter reads as syntax."""
+    out, quoted, index = [], False, 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text):
+            index += 2
+            continue
+        if char == "'":
+            quoted = not quoted
+        elif not quoted:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def parse_chain(chain: str) -> list[FilterCall]:
     """Split a ``-vf`` chain into filter calls; an empty chain is the ``null`` filter."""
     text = chain.strip()
     if not text:
         return [FilterCall("null")]
-    if any(c in text for c in ";[]"):
+    if any(c in _unquoted(text) for c in ";[]"):
         raise FilterOptionError(
             f"only linear filter chains are supported (no ';' or [labels]); got {chain!r}"
         )

@@ -8,6 +8,7 @@ timing (new frames at a new rate). At end of stream ``flush`` returns whatever i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import ClassVar
 
 from vidgan.frame import Frame
@@ -15,10 +16,12 @@ from vidgan.frame import Frame
 
 @dataclass(frozen=True)
 class StageContext:
-    """What every stage of one pipeline shares: where tensors live (a torch device string) and verbosity."""
+    """What every stage of one pipeline shares: where tensors live (a torch device string), verbosity,
+    and the input's nominal frame rate when known (filters that add frames need it)."""
 
     device: str = "cpu"
     verbose: bool = False
+    frame_rate: Fraction | None = None
 
 
 class Stage:
@@ -33,6 +36,9 @@ class Stage:
 
     def flush(self) -> list[Frame]:
         return []
+
+    def set_input_rate(self, frame_rate: Fraction | None) -> None:
+        """Told the input's nominal frame rate once it is known; stages that need it override this."""
 
     def describe(self) -> str:
         return type(self).__name__

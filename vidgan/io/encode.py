@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+import av.codec.codec
 import av.video.frame
 
 from vidgan.errors import EncodeError, OutputError
@@ -93,7 +94,7 @@ class VideoSink:
         self._last_pts: int | None = None
         try:
             self._codec = av.Codec(options.codec, "w")
-        except av.FFmpegError:
+        except (av.FFmpegError, av.codec.codec.UnknownCodecError):  # the latter is a ValueError
             raise EncodeError(f"unknown video encoder {options.codec!r} (list them with: vidgan doctor)") from None
         if self._codec.type != "video":
             raise EncodeError(f"{options.codec!r} is not a video encoder")

@@ -151,7 +151,8 @@ class VideoSource:
         self.corrupt_packets += 1
         if self.damage is None:
             self.damage = message
-            log.warning("%s: %s", self.display_name, message)
+            # reported once at the end by the engine: an error, or a warning with --allow-corrupt
+            log.info("%s: %s", self.display_name, message)
 
     def demux(self) -> Iterator[Frame | av.Packet]:
         """Decoded video frames and raw side-stream packets, in file order.
@@ -169,6 +170,8 @@ class VideoSource:
             except av.FFmpegError as exc:
                 self._note_damage(f"stream ends early: {exc.strerror}")
                 break
+            if packet.is_corrupt:  # e.g. cut short by a truncated file; the demuxer itself does not fail
+                self._note_damage(f"truncated or damaged {packet.stream.type} packet at {packet.pts}")
             if packet.stream.index != video_index:
                 if packet.size:
                     yield packet
