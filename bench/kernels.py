@@ -25,20 +25,33 @@ from vidgan import ops
 from vidgan.ops import reference
 
 
+def _once(fn: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
 def timed(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     """Median seconds per call, after two warm-up calls (JIT compile, caches)."""
     fn()
     fn()
-    samples = []
+    return statistics.median(_once(fn, device) for _ in range(repeat))
+
+
+def timed_pair(a: Callable[[], object], b: Callable[[], object], device: torch.device, repeat: int) -> tuple[float, float]:
+    """Medians of ``a`` and ``b`` timed alternately, so load changes on a shared machine hit both alike."""
+    for _ in range(2):
+        a()
+        b()
+    samples_a, samples_b = [], []
     for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        started = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        samples_a.append(_once(a, device))
+        samples_b.append(_once(b, device))
+    return statistics.median(samples_a), statistics.median(samples_b)
 
 
 def copy_bandwidth(device: torch.device) -> float:
@@ -103,13 +116,12 @@ def main() -> int:
         bandwidth = None
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPU threads; torch {torch.__version__} "
               f"({torch.get_num_threads()} threads)")
-    print(f"kernels: {backend}; {w}x{h}, N=1, C=3; median of {repeat}")
+    print(f"kernels: {backend}; {w}x{h}, N=1, C=3; median of {repeat}, fused and reference timed alternately")
     header = f"{'op':18} {'dtype':8} {'fused ms':>9} {'reference':>18} {'ref ms':>8} {'speedup':>8}"
     print(header + (f" {'GB/s':>7} {'% copy':>7}" if bandwidth else ""))
     for dtype in dtypes:
         for name, fused, ref, ref_label, moved in cases(h, w, dtype, device):
-            fused_s = timed(fused, device, repeat)
-            ref_s = timed(ref, device, max(3, repeat // 5) if "splat" in name else repeat)
+            fused_s, ref_s = timed_pair(fused, ref, device, max(3, repeat // 3) if "splat" in name else repeat)
             line = (f"{name:18} {str(dtype).replace('torch.', ''):8} {fused_s * 1e3:9.2f} {ref_label:>18} "
                     f"{ref_s * 1e3:8.2f} {ref_s / fused_s:7.1f}x")
             if bandwidth:

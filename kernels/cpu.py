@@ -37,6 +37,12 @@ def _finite(value):
     return value > -3.0e38 and value < 3.0e38
 
 
+@njit(inline="always")
+def _interior(sx, sy, height, width):
+    """All four taps inside the image (False for NaN): the branch-free fast path applies."""
+    return sx >= 0.0 and sy >= 0.0 and sx < width - 1.0 and sy < height - 1.0
+
+
 @njit(inline="always", fastmath=_FAST)
 def _bilinear(img, n, c, sx, sy, height, width, edge):
     """Sample channel c of image n at (sx, sy): edge clamps, zeros reads 0 outside."""
@@ -101,6 +107,18 @@ def _warp_kernel(image, flow, edge, out, mask):
         for x in range(width):
             sx = x + flow[n, 0, y, x]
             sy = y + flow[n, 1, y, x]
+            if _interior(sx, sy, height, width):
+                x0 = int(sx)  # sx >= 0, so truncation is floor
+                y0 = int(sy)
+                fx = np.float32(sx - x0)  # coordinates in float64, weights in float32
+                fy = np.float32(sy - y0)
+                gx = np.float32(1.0) - fx
+                gy = np.float32(1.0) - fy
+                mask[n, 0, y, x] = 1.0
+                for c in range(channels):
+                    out[n, c, y, x] = (gy * (gx * image[n, c, y0, x0] + fx * image[n, c, y0, x0 + 1])
+                                       + fy * (gx * image[n, c, y0 + 1, x0] + fx * image[n, c, y0 + 1, x0 + 1]))
+                continue
             if not (_finite(sx) and _finite(sy)):
                 for c in range(channels):
                     out[n, c, y, x] = 0.0
@@ -189,18 +207,34 @@ def _blend_kernel(current, previous, flow, confidence, alpha, out):
         for x in range(width):
             sx = x + flow[n, 0, y, x]
             sy = y + flow[n, 1, y, x]
-            weight = 0.0
-            if _finite(sx) and _finite(sy) and sx >= 0.0 and sx <= width - 1.0 and sy >= 0.0 and sy <= height - 1.0:
-                weight = min(max(alpha * confidence[n, 0, y, x], 0.0), 1.0)
+            weight = np.float32(0.0)
+            if _interior(sx, sy, height, width):  # fast path: no clamping, no bounds checks
+                weight = min(max(alpha * confidence[n, 0, y, x], np.float32(0.0)), np.float32(1.0))
+                if weight > 0.0:
+                    x0 = int(sx)
+                    y0 = int(sy)
+                    fx = np.float32(sx - x0)
+                    fy = np.float32(sy - y0)
+                    gx = np.float32(1.0) - fx
+                    gy = np.float32(1.0) - fy
+                    keep = np.float32(1.0) - weight
+                    for c in range(channels):
+                        warped = (gy * (gx * previous[n, c, y0, x0] + fx * previous[n, c, y0, x0 + 1])
+                                  + fy * (gx * previous[n, c, y0 + 1, x0] + fx * previous[n, c, y0 + 1, x0 + 1]))
+                        out[n, c, y, x] = current[n, c, y, x] * keep + warped * weight
+                    continue
+            elif _finite(sx) and _finite(sy) and sx >= 0.0 and sx <= width - 1.0 and sy >= 0.0 and sy <= height - 1.0:
+                weight = min(max(alpha * confidence[n, 0, y, x], np.float32(0.0)), np.float32(1.0))
             if weight == 0.0:
                 for c in range(channels):
                     out[n, c, y, x] = current[n, c, y, x]
                 continue
+            keep = 1.0 - weight
             w00, w01, w10, w11, xa, xb, ya, yb = _taps(sx, sy, height, width, True)
             for c in range(channels):
                 warped = (w00 * previous[n, c, ya, xa] + w01 * previous[n, c, ya, xb]
                           + w10 * previous[n, c, yb, xa] + w11 * previous[n, c, yb, xb])
-                out[n, c, y, x] = current[n, c, y, x] * (1.0 - weight) + warped * weight
+                out[n, c, y, x] = current[n, c, y, x] * keep + warped * weight
 
 
 def temporal_blend(
