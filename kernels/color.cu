@@ -21,8 +21,7 @@ __device__ void yuv420_to_rgb_impl(const unsigned char* __restrict__ y_plane, co
     const long long plane = (long long)height * width;
     const Range r = make_range(full_range);
     const float kg = 1.f - kr - kb;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < plane;
-         i += (long long)gridDim.x * blockDim.x) {
+    FOR_EACH_PIXEL(i, plane) {
         const int y = static_cast<int>(i / width), x = static_cast<int>(i - (long long)y * width);
         const long long ci = (long long)(y >> 1) * uv_pitch + (long long)(x >> 1) * uv_step;
         const float luma = (y_plane[(long long)y * y_pitch + x] - r.y_off) / r.y_scale;
@@ -52,8 +51,7 @@ __device__ void rgb_to_yuv420_impl(const T* __restrict__ rgb, unsigned char* __r
     const long long blocks = (long long)half_w * half_h;
     const Range r = make_range(full_range);
     const float kg = 1.f - kr - kb;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < blocks;
-         i += (long long)gridDim.x * blockDim.x) {
+    FOR_EACH_PIXEL(i, blocks) {
         const int by = static_cast<int>(i / half_w), bx = static_cast<int>(i - (long long)by * half_w);
         float cb_sum = 0.f, cr_sum = 0.f;
         for (int dy = 0; dy < 2; ++dy) {

@@ -44,34 +44,6 @@ def _interior(sx, sy, height, width):
 
 
 @njit(inline="always", fastmath=_FAST)
-def _bilinear(img, n, c, sx, sy, height, width, edge):
-    """Sample channel c of image n at (sx, sy): edge clamps, zeros reads 0 outside."""
-    if edge:
-        sx = min(max(sx, 0.0), width - 1.0)
-        sy = min(max(sy, 0.0), height - 1.0)
-    x0f = math.floor(sx)
-    y0f = math.floor(sy)
-    fx = sx - x0f
-    fy = sy - y0f
-    x0 = int(x0f)
-    y0 = int(y0f)
-    x1 = x0 + 1
-    y1 = y0 + 1
-    acc = 0.0
-    if y0 >= 0 and y0 < height:
-        if x0 >= 0 and x0 < width:
-            acc += (1.0 - fx) * (1.0 - fy) * img[n, c, y0, x0]
-        if x1 >= 0 and x1 < width and fx > 0.0:
-            acc += fx * (1.0 - fy) * img[n, c, y0, x1]
-    if y1 >= 0 and y1 < height and fy > 0.0:
-        if x0 >= 0 and x0 < width:
-            acc += (1.0 - fx) * fy * img[n, c, y1, x0]
-        if x1 >= 0 and x1 < width and fx > 0.0:
-            acc += fx * fy * img[n, c, y1, x1]
-    return acc
-
-
-@njit(inline="always", fastmath=_FAST)
 def _taps(sx, sy, height, width, edge):
     """Bilinear taps at (sx, sy): four (weight, index) pairs, weight 0 for taps outside the image."""
     if edge:
@@ -177,8 +149,11 @@ def _consistency_kernel(flow_fw, flow_bw, out):
             if sx < 0.0 or sx > width - 1.0 or sy < 0.0 or sy > height - 1.0:
                 out[n, 0, y, x] = 0.0
                 continue
-            bu = _bilinear(flow_bw, n, 0, sx, sy, height, width, True)
-            bv = _bilinear(flow_bw, n, 1, sx, sy, height, width, True)
+            w00, w01, w10, w11, xa, xb, ya, yb = _taps(sx, sy, height, width, True)
+            bu = (w00 * flow_bw[n, 0, ya, xa] + w01 * flow_bw[n, 0, ya, xb]
+                  + w10 * flow_bw[n, 0, yb, xa] + w11 * flow_bw[n, 0, yb, xb])
+            bv = (w00 * flow_bw[n, 1, ya, xa] + w01 * flow_bw[n, 1, ya, xb]
+                  + w10 * flow_bw[n, 1, yb, xa] + w11 * flow_bw[n, 1, yb, xb])
             fw_sq = u * u + v * v
             mismatch = (u + bu) * (u + bu) + (v + bv) * (v + bv)
             occ = _soft(mismatch / (OCC_RATIO * (fw_sq + bu * bu + bv * bv) + OCC_BIAS))

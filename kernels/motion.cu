@@ -16,11 +16,10 @@ __device__ void warp_impl(const T* __restrict__ image, const T* __restrict__ flo
                           T* __restrict__ mask, int batch, int channels, int height, int width, int edge) {
     const long long plane = (long long)height * width;
     const long long total = batch * plane;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int n = static_cast<int>(i / plane);
-        const long long p = i - n * plane;
-        const int y = static_cast<int>(p / width), x = static_cast<int>(p - (long long)y * width);
+    FOR_EACH_PIXEL(i, total) {
+        const Pixel px = pixel_at(i, plane, width);
+        const int n = px.n, y = px.y, x = px.x;
+        const long long p = px.p;
         const T* f = flow + n * 2 * plane;
         const float sx = x + load(f + p), sy = y + load(f + plane + p);
         const T* img = image + n * channels * plane;
@@ -55,11 +54,10 @@ __device__ void consistency_impl(const T* __restrict__ flow_fw, const T* __restr
                                  T* __restrict__ out, int batch, int height, int width) {
     const long long plane = (long long)height * width;
     const long long total = batch * plane;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int n = static_cast<int>(i / plane);
-        const long long p = i - n * plane;
-        const int y = static_cast<int>(p / width), x = static_cast<int>(p - (long long)y * width);
+    FOR_EACH_PIXEL(i, total) {
+        const Pixel px = pixel_at(i, plane, width);
+        const int n = px.n, y = px.y, x = px.x;
+        const long long p = px.p;
         const T* fw = flow_fw + n * 2 * plane;
         const T* bw = flow_bw + n * 2 * plane;
         const float u = load(fw + p), v = load(fw + plane + p);
@@ -90,11 +88,10 @@ __device__ void blend_impl(const T* __restrict__ current, const T* __restrict__ 
                            int channels, int height, int width) {
     const long long plane = (long long)height * width;
     const long long total = batch * plane;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int n = static_cast<int>(i / plane);
-        const long long p = i - n * plane;
-        const int y = static_cast<int>(p / width), x = static_cast<int>(p - (long long)y * width);
+    FOR_EACH_PIXEL(i, total) {
+        const Pixel px = pixel_at(i, plane, width);
+        const int n = px.n, y = px.y, x = px.x;
+        const long long p = px.p;
         const T* f = flow + n * 2 * plane;
         const float sx = x + load(f + p), sy = y + load(f + plane + p);
         const T* cur = current + n * channels * plane;

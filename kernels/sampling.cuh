@@ -10,6 +10,27 @@ __device__ __forceinline__ float load(const __half* p) { return __half2float(*p)
 __device__ __forceinline__ void store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store(__half* p, float v) { *p = __float2half_rn(v); }
 
+// Where flat index i (over N * H * W) lies: image n, offset p within its plane, row y, column x.
+struct Pixel {
+    int n;
+    long long p;
+    int y, x;
+};
+
+__device__ __forceinline__ Pixel pixel_at(long long i, long long plane, int width) {
+    Pixel px;
+    px.n = static_cast<int>(i / plane);
+    px.p = i - px.n * plane;
+    px.y = static_cast<int>(px.p / width);
+    px.x = static_cast<int>(px.p - (long long)px.y * width);
+    return px;
+}
+
+// Grid-stride loop over every pixel of the batch (launch geometry: kernels/cuda.py).
+#define FOR_EACH_PIXEL(i, total)                                                       \
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (total); \
+         i += (long long)gridDim.x * blockDim.x)
+
 __device__ __forceinline__ bool finite2(float a, float b) { return isfinite(a) && isfinite(b); }
 
 __device__ __forceinline__ bool inside(float sx, float sy, int height, int width) {

@@ -10,11 +10,10 @@ __device__ void splat_impl(const T* __restrict__ flow, float* __restrict__ accum
                            int width) {
     const long long plane = (long long)height * width;
     const long long total = batch * plane;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int n = static_cast<int>(i / plane);
-        const long long p = i - n * plane;
-        const int y = static_cast<int>(p / width), x = static_cast<int>(p - (long long)y * width);
+    FOR_EACH_PIXEL(i, total) {
+        const Pixel px = pixel_at(i, plane, width);
+        const int n = px.n, y = px.y, x = px.x;
+        const long long p = px.p;
         const float u = load(flow + n * 2 * plane + p), v = load(flow + n * 2 * plane + plane + p);
         const float tx = x + t * u, ty = y + t * v;
         if (!finite2(tx, ty)) continue;
@@ -45,10 +44,10 @@ __device__ void normalise_impl(const float* __restrict__ accum, T* __restrict__ 
                                int batch, int height, int width) {
     const long long plane = (long long)height * width;
     const long long total = batch * plane;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int n = static_cast<int>(i / plane);
-        const long long p = i - n * plane;
+    FOR_EACH_PIXEL(i, total) {
+        const Pixel px = pixel_at(i, plane, width);
+        const int n = px.n;
+        const long long p = px.p;
         const float* acc = accum + n * 3 * plane;
         const float w = acc[2 * plane + p];
         store(coverage + n * plane + p, w);

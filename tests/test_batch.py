@@ -5,30 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import pytest
 
+from tests.media import write_video
 from vidgan.batch import OutputClaim, expand_inputs, output_path, run_batch
 from vidgan.errors import Interrupted
 
 
 def _tiny_clip(path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
-        for index in range(frames):
-            frame = av.VideoFrame(*size, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([index * 20 % 256]) * plane.buffer_size)
-            frame.pts, frame.time_base = index, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    return write_video(path, size=size, frames=frames)
 
 
 def _frames(path: Path) -> int:

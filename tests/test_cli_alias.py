@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import pytest
 
 import vidgan.cli
+from tests.media import write_video
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.stage import Stage, StageContext
@@ -33,24 +32,10 @@ class AliasProbe(Stage):
         return [frame]
 
 
-def _clip(path: Path) -> Path:
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("ffv1", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
-        for index in range(3):
-            frame = av.VideoFrame(32, 24, "yuv420p")
-            frame.pts, frame.time_base = index, Fraction(1, 25)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
-
-
 def test_alias_command_builds_the_filter_from_its_options(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(vidgan.cli, "ALIAS_FILTERS", ("alias_probe",))
     SEEN.clear()
-    src = _clip(tmp_path / "in.mkv")
+    src = write_video(tmp_path / "in.mkv", size=(32, 24), frames=3, codec="ffv1")
     code = vidgan.cli.main(["alias_probe", str(src), "-o", str(tmp_path / "out.mkv"), "-c:v", "ffv1",
                             "--gain", "0.5", "--label", "a:b,c", "-vf", "hflip", "-q"])
     assert code == 0

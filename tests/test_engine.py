@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests import media
+from tests.graph.test_pipeline import HOLD  # the hold-one-frame test stage
 from vidgan.engine import transcode
 from vidgan.errors import EncodeError, VidganError
 from vidgan.frame import Frame
@@ -17,26 +18,6 @@ from vidgan.graph.stage import Stage, StageContext
 from vidgan.io.encode import EncodeOptions
 
 LOSSLESS = EncodeOptions(codec="ffv1")
-
-
-@register_filter("tests_engine_hold_one")
-class HoldOne(Stage):
-    """Emits every frame one frame late; the last one at flush."""
-
-    @dataclass(frozen=True)
-    class Options:
-        pass
-
-    def __init__(self, options: Options, context: StageContext) -> None:
-        self.held: Frame | None = None
-
-    def process(self, frame: Frame) -> list[Frame]:
-        out, self.held = ([] if self.held is None else [self.held]), frame
-        return out
-
-    def flush(self) -> list[Frame]:
-        out, self.held = ([] if self.held is None else [self.held]), None
-        return out
 
 
 @register_filter("tests_engine_misbehave")
@@ -82,7 +63,7 @@ class ThroughTensor(Stage):
 
 
 def test_a_stage_holding_frames_back_loses_none(cfr_clip: Path, out_dir: Path) -> None:
-    report = transcode(cfr_clip, out_dir / "out.mp4", chain="tests_engine_hold_one,hflip,tests_engine_hold_one")
+    report = transcode(cfr_clip, out_dir / "out.mp4", chain=f"{HOLD},hflip,{HOLD}")
     assert (report.frames_in, report.frames_out, report.frames_dropped) == (50, 50, 0)
     assert media.ms(media.video_times(out_dir / "out.mp4")) == media.ms(media.video_times(cfr_clip))
 

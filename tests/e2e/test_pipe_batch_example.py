@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.test_batch import _tiny_clip
+from tests.media import write_video
 
 SCRIPT = Path(__file__).resolve().parents[2] / "plugins" / "ffmpeg" / "pipe_batch.sh"
 
@@ -21,23 +21,11 @@ pytestmark = [
 ]
 
 
-def _with_audio(path: Path) -> Path:
-    """Remux a tiny clip with a 1 s sine track so the example has audio to carry."""
-    video = _tiny_clip(path.with_name("v_" + path.name), frames=25)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(video), "-f", "lavfi", "-i", "sine=duration=1",
-         "-c:v", "copy", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )
-    video.unlink()
-    return path
-
-
 def test_example_processes_a_folder_keeps_audio_and_resumes(tmp_path: Path) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
-    _with_audio(inputs / "one.mp4")
-    _with_audio(inputs / "two.mp4")
+    for name in ("one", "two"):
+        write_video(inputs / f"{name}.mp4", size=(64, 48), frames=25, audio_seconds=1.0)
     (inputs / "junk.mp4").write_text("not a video")
     out = tmp_path / "out"
     vidgan_cmd = tmp_path / "vidgan"
