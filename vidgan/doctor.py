@@ -16,6 +16,7 @@ import av
 import av.codec.hwaccel
 
 from vidgan.engine import resolve_device
+from vidgan.ops import active_backend
 
 _NVDEC_DECODERS = ("h264_cuvid", "hevc_cuvid", "av1_cuvid", "vp9_cuvid")
 _NVENC_ENCODERS = ("h264_nvenc", "hevc_nvenc", "av1_nvenc")
@@ -75,6 +76,7 @@ def collect() -> dict[str, Any]:
             "device": device,
             "decoder": "NVDEC (software fallback)" if device.startswith("cuda") and "cuda" in hwdevices else "software (libavcodec threads)",
             "encoder": nvenc[0] if nvenc else "libx264",
+            "kernels": active_backend(device),
         },
     }
 
