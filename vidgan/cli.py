@@ -164,8 +164,11 @@ def _add_alias_commands(sub: argparse._SubParsersAction) -> None:
         fields = [f for f in dataclasses.fields(stage.Options) if f.init]
         group = parser.add_argument_group(f"{name} options")
         for field in fields:
-            group.add_argument(f"--{field.name.replace('_', '-')}", dest="opt_" + field.name, default=None,
-                               help=f"{name} option {field.name}")
+            flag = f"--{field.name.replace('_', '-')}"
+            if flag in parser._option_string_actions:  # e.g. stylize's preset vs the encoder's -preset
+                flag = f"--{name}-{field.name.replace('_', '-')}"
+            group.add_argument(flag, dest="opt_" + field.name, default=None, metavar=field.name.upper(),
+                               help=f"{field.metadata.get('help', field.name)} (default {field.default})")
         parser.set_defaults(func=_alias_command(name), alias_fields=[f.name for f in fields])
 
 
@@ -211,8 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     from vidgan.ffmpeg.plugin import add_commands as add_ffmpeg_plugin_commands
+    from vidgan.sheet import add_commands as add_sheet_commands
+    from vidgan.train.commands import add_commands as add_training_commands
 
     add_ffmpeg_plugin_commands(sub)
+    add_training_commands(sub)
+    add_sheet_commands(sub)
     return parser
 
 

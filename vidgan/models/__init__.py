@@ -1,0 +1,1 @@
+"""Networks and per-frame estimators behind the stylize and interpolate filters."""

@@ -1,0 +1,151 @@
+"""Recurrent CycleGAN-style generator: stylizes frame t from x_t, the previous output warped to t,
+and the confidence of that warp.
+
+Paper names (Zhu et al. 2017, CycleGAN): G maps content X -> style Y and is recurrent here;
+F maps Y -> X and sees only images. Both are fully convolutional encoder / residual trunk /
+decoder networks built from one :class:`StylizerConfig`, so a model file's JSON card is enough
+to rebuild the architecture (loading never executes code).
+
+Convention:
+    inputs and outputs are (N, 3, H, W) RGB in [0, 1]; ``warped_previous`` is the previous
+    output warped to frame t (zeros on the first frame or after a cut) and ``confidence`` is
+    (N, 1, H, W) in [0, 1] (zeros likewise). H and W need not be multiples of anything: the
+    network pads internally to its stride and crops back.
+
+No normalisation layers: instance or batch statistics change from frame to frame and show up as
+flicker; residual branches start near zero instead (a learnable scale initialised to 0.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Preset = Literal["lite", "full"]
+
+
+@dataclass(frozen=True)
+class StylizerConfig:
+    """Architecture of one generator; stored verbatim in model cards."""
+
+    preset: Preset = "lite"
+    width: int = 24  # channels after the stem; the trunk runs at 2x this
+    blocks: int = 5  # residual blocks in the trunk
+    separable: bool = True  # depthwise-separable convolutions (lite) or full 3x3 (full)
+    recurrent: bool = True  # G takes 7 channels (x, warped previous, confidence); F takes 3
+
+    @property
+    def in_channels(self) -> int:
+        return 7 if self.recurrent else 3
+
+    @property
+    def stride(self) -> int:
+        return 4  # stem (2) x down (2); the decoder undoes both
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StylizerConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown generator settings {sorted(unknown)}; known: {sorted(names)}")
+        return cls(**data)
+
+
+PRESETS: dict[str, StylizerConfig] = {
+    "lite": StylizerConfig("lite", width=24, blocks=5, separable=True),
+    "full": StylizerConfig("full", width=48, blocks=8, separable=False),
+}
+
+
+def _conv(cin: int, cout: int, separable: bool, stride: int = 1) -> nn.Module:
+    if separable:
+        return nn.Sequential(
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, padding_mode="replicate"),
+            nn.Conv2d(cin, cout, 1),
+        )
+    return nn.Conv2d(cin, cout, 3, stride, 1, padding_mode="replicate")
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, separable: bool) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv(channels, channels, separable), nn.LeakyReLU(0.2, inplace=True), _conv(channels, channels, separable)
+        )
+        self.scale = nn.Parameter(torch.tensor(0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.scale * self.body(x)
+
+
+class RecurrentStylizer(nn.Module):
+    """Encoder (stride 4) -> residual trunk -> decoder (nearest upsampling + conv, pixel shuffle)."""
+
+    def __init__(self, config: StylizerConfig) -> None:
+        super().__init__()
+        self.config = config
+        w, sep = config.width, config.separable
+        self.stem = nn.Sequential(
+            nn.Conv2d(config.in_channels, w, 3, 2, 1, padding_mode="replicate"), nn.LeakyReLU(0.2, inplace=True)
+        )
+        self.down = nn.Sequential(_conv(w, 2 * w, sep, stride=2), nn.LeakyReLU(0.2, inplace=True))
+        self.trunk = nn.Sequential(*[ResidualBlock(2 * w, sep) for _ in range(config.blocks)])
+        self.up = nn.Sequential(_conv(2 * w, w, sep), nn.LeakyReLU(0.2, inplace=True))
+        self.skip = nn.Conv2d(w, w, 1)  # stem features skip the trunk: keeps content edges
+        self.head = nn.Conv2d(w, 3 * 4, 3, 1, 1, padding_mode="replicate")  # pixel shuffle to full res
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        warped_previous: torch.Tensor | None = None,
+        confidence: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        inputs = x * 2 - 1
+        if self.config.recurrent:
+            if warped_previous is None:
+                warped_previous = torch.zeros_like(x)
+                confidence = torch.zeros_like(x[:, :1])
+            inputs = torch.cat((inputs, (warped_previous * 2 - 1) * confidence, confidence), dim=1)
+        pad_h, pad_w = -height % self.config.stride, -width % self.config.stride
+        if pad_h or pad_w:
+            inputs = F.pad(inputs, (0, pad_w, 0, pad_h), mode="replicate")
+        stem = self.stem(inputs)
+        features = self.trunk(self.down(stem))
+        features = F.interpolate(features, scale_factor=2, mode="nearest")
+        features = self.up(features) + self.skip(stem)
+        out = F.pixel_shuffle(self.head(features), 2)
+        out = (torch.tanh(out) + 1) / 2
+        return out[..., :height, :width]
+
+
+def build_generator(config: StylizerConfig | str) -> RecurrentStylizer:
+    if isinstance(config, str):
+        config = PRESETS[config]
+    return RecurrentStylizer(config)
+
+
+def count_macs(model: nn.Module, height: int, width: int) -> int:
+    """Multiply-accumulates of one forward pass at H x W (convolutions only), for model cards."""
+    total = 0
+
+    def hook(module: nn.Conv2d, _inputs, output: torch.Tensor) -> None:
+        nonlocal total
+        kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+        total += output.numel() * kernel
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    channels = model.config.in_channels if isinstance(model, RecurrentStylizer) else 3
+    with torch.no_grad():
+        if isinstance(model, RecurrentStylizer):
+            model(torch.zeros(1, 3, height, width))
+        else:
+            model(torch.zeros(1, channels, height, width))
+    for handle in handles:
+        handle.remove()
+    return total

@@ -1,0 +1,1 @@
+"""Training: data pipeline, losses and the style-training loop."""

@@ -1,0 +1,101 @@
+"""``vidgan train style`` and ``vidgan styles``: argument parsing into training runs and style listings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from vidgan.errors import VidganError
+
+
+def _train_style(args: argparse.Namespace) -> int:
+    from vidgan.models.zoo import user_dir
+    from vidgan.train.style import StyleTrainer, StyleTrainingConfig
+
+    out = args.out or f"runs/{args.name}-{args.preset}"
+    if args.smoke:
+        config = StyleTrainingConfig.smoke(tuple(args.content), tuple(args.style), out, name=args.name,
+                                           videos=tuple(args.videos), seed=args.seed)
+    else:
+        settings = {key: getattr(args, key) for key in (
+            "steps", "batch", "crop", "lr", "gan_loss", "lambda_cycle", "lambda_identity", "lambda_temporal",
+            "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
+        config = StyleTrainingConfig(name=args.name, content=tuple(args.content), style=tuple(args.style),
+                                     videos=tuple(args.videos), preset=args.preset, out=out,
+                                     amp=not args.no_amp, compile=args.compile, **settings)
+    if not args.resume and Path(out, "checkpoint.pt").exists():
+        raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
+    weights = StyleTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
+                                       resume=args.resume)
+    print(f"vidgan: style {args.name!r} ({config.preset}) written to {weights}", file=sys.stderr)
+    if args.install:
+        folder = user_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{args.name}_{config.preset}"
+        shutil.copyfile(weights, folder / f"{stem}.safetensors")
+        shutil.copyfile(weights.with_suffix(".json"), folder / f"{stem}.json")
+        print(f"vidgan: installed as a user style in {folder}", file=sys.stderr)
+    return 0
+
+
+def _styles(args: argparse.Namespace) -> int:
+    from vidgan.models.zoo import list_styles, user_dir
+
+    entries = list_styles()
+    if args.json:
+        print(json.dumps([{"name": e.name, "preset": e.preset, "source": e.source, "weights": str(e.weights),
+                           "card": e.card} for e in entries], indent=2))
+        return 0
+    if not entries:
+        print(f"no styles installed (user styles go in {user_dir()})")
+        return 0
+    width = max(len(e.name) for e in entries)
+    for entry in entries:
+        print(f"{entry.name:<{width}}  {entry.source:8}  {entry.summary}")
+    return 0
+
+
+#: The adversarial objectives of vidgan.train.losses.GanLoss, listed here so the CLI starts without torch.
+GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train built-in or custom models")
+    kinds = train.add_subparsers(dest="kind", required=True, parser_class=type(train))
+    style = kinds.add_parser("style", help="train a recurrent CycleGAN style from paintings and photos",
+                             allow_abbrev=False)
+    style.add_argument("--content", nargs="+", required=True, metavar="DIR", help="folders of photos (content)")
+    style.add_argument("--style", nargs="+", required=True, metavar="DIR", help="folders of paintings (the style)")
+    style.add_argument("--videos", nargs="*", default=[], metavar="PATH",
+                       help="videos or frame folders for real consecutive frames (optional)")
+    style.add_argument("--name", required=True, help="style name, e.g. van_gogh")
+    style.add_argument("--preset", choices=["lite", "full"], default="lite")
+    style.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")
+    style.add_argument("--steps", type=int)
+    style.add_argument("--batch", type=int)
+    style.add_argument("--crop", type=int)
+    style.add_argument("--lr", type=float)
+    style.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES)
+    style.add_argument("--lambda-cycle", dest="lambda_cycle", type=float)
+    style.add_argument("--lambda-identity", dest="lambda_identity", type=float)
+    style.add_argument("--lambda-temporal", dest="lambda_temporal", type=float)
+    style.add_argument("--disc-width", dest="disc_width", type=int)
+    style.add_argument("--disc-scales", dest="disc_scales", type=int)
+    style.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
+    style.add_argument("--seed", type=int, default=0)
+    style.add_argument("--device", default=None, help="auto, cpu, cuda")
+    style.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA")
+    style.add_argument("--compile", action="store_true", help="torch.compile the generator step")
+    style.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    style.add_argument("--install", action="store_true", help="also install the result as a user style")
+    style.add_argument("--smoke", action="store_true", help="a few tiny steps: checks data, loop and checkpoints")
+    style.add_argument("-q", "--quiet", action="store_true")
+    style.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
+    style.set_defaults(func=_train_style)
+
+    styles = sub.add_parser("styles", help="list built-in and user styles with their model cards")
+    styles.add_argument("--json", action="store_true")
+    styles.set_defaults(func=_styles)
