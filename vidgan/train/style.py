@@ -344,6 +344,13 @@ class StyleTrainer:
         torch.set_rng_state(payload["torch_rng"].cpu())
         self.rng.bit_generator.state = json.loads(payload["numpy_rng"])
         self.state = TrainingState(step=int(payload["step"]), history=json.loads(payload["history"]))
+        # The learning rate follows this run's schedule: resuming with more --steps stretches the decay.
+        factor = _linear_decay(self.config)(self.state.step)
+        for optimizer, scheduler in ((self.opt_g, self.sched_g), (self.opt_d, self.sched_d)):
+            scheduler.base_lrs = [self.config.lr for _ in optimizer.param_groups]
+            for group in optimizer.param_groups:
+                group["initial_lr"] = self.config.lr
+                group["lr"] = self.config.lr * factor
         log.info("resumed %s at step %d", path, self.state.step)
         return True
 

@@ -1,0 +1,114 @@
+"""Style training end to end at tiny size: the loop, checkpoint round trip, export, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vidgan.models.zoo import find_style, load_generator
+from vidgan.train.commands import GAN_LOSSES
+from vidgan.train.losses import GanLoss
+from vidgan.train.style import StyleTrainer, StyleTrainingConfig
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[str, str]:
+    rng = np.random.default_rng(0)
+    content, style = tmp_path / "photos", tmp_path / "paintings"
+    content.mkdir()
+    style.mkdir()
+    for index in range(3):
+        photo = cv2.GaussianBlur((rng.random((72, 96, 3)) * 255).astype(np.uint8), (7, 7), 0)
+        cv2.imwrite(str(content / f"p{index}.png"), photo)
+        stripes = np.zeros((80, 64, 3), np.uint8)
+        stripes[:, ::4] = (30, 160, 220)
+        cv2.imwrite(str(style / f"s{index}.png"), np.roll(stripes, index, axis=1))
+    (style / "broken.jpg").write_bytes(b"not an image")
+    return str(content), str(style)
+
+
+def _weights(trainer: StyleTrainer) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in trainer.nets.G.state_dict().items()}
+
+
+def test_smoke_run_resumes_exactly_and_exports_a_loadable_style(folders, tmp_path):
+    content, style = folders
+    straight = StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "a"))
+    trainer = StyleTrainer(straight)
+    weights_path = trainer.run(progress="quiet")
+    history = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r for r in history if "g_total" in r]
+    assert len(losses) == straight.steps
+    assert all(np.isfinite(r[k]) for r in losses for k in ("g_total", "d", "cycle", "temporal"))
+    assert any("diversity" in r for r in history)
+    assert list((tmp_path / "a" / "samples").glob("*.png"))
+
+    halfway = dataclasses.replace(straight, steps=2, out=str(tmp_path / "b"))
+    StyleTrainer(halfway).run(progress="quiet")
+    resumed = StyleTrainer(dataclasses.replace(straight, out=str(tmp_path / "b")))
+    resumed.run(progress="quiet")
+    for name, value in _weights(trainer).items():
+        assert torch.allclose(value, resumed.nets.G.state_dict()[name], atol=1e-6), name
+
+    entry = find_style(str(weights_path))
+    assert entry.card["training"]["steps"] == straight.steps
+    assert entry.card["training"]["style_images"] == 3  # the broken file was skipped, not counted
+    model = load_generator(entry)
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 20, 24)).shape == (1, 3, 20, 24)
+
+
+def test_checkpoint_is_safe_to_load(folders, tmp_path):
+    content, style = folders
+    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2))
+    trainer.run(progress="quiet")
+    torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # no pickled objects inside
+
+
+@pytest.mark.parametrize("gan_loss", ["hinge", "wgan-gp"])
+def test_other_adversarial_objectives_train(folders, tmp_path, gan_loss):
+    content, style = folders
+    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=1,
+                                                     gan_loss=gan_loss))
+    values = trainer.step()
+    assert all(np.isfinite(v) for v in values.values())
+
+
+def test_cli_lists_every_objective():
+    import typing
+
+    assert set(GAN_LOSSES) == set(typing.get_args(GanLoss))
+
+
+def test_cli_smoke_and_install(folders, tmp_path):
+    content, style = folders
+    env = {"VIDGAN_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "vidgan", "train", "style", "--content", content, "--style", style,
+                          "--name", "tiny", "--smoke", "--install", "--out", str(tmp_path / "run"), "-q"],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    listing = subprocess.run([sys.executable, "-m", "vidgan", "styles"], capture_output=True, text=True, env=env)
+    assert "tiny" in listing.stdout and "user" in listing.stdout
+    again = subprocess.run([sys.executable, "-m", "vidgan", "train", "style", "--content", content, "--style", style,
+                            "--name", "tiny", "--smoke", "--out", str(tmp_path / "run"), "-q"],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 1 and "pass --resume" in again.stderr
+
+
+def test_empty_style_folder_is_a_clear_error(tmp_path, folders):
+    content, _ = folders
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = subprocess.run([sys.executable, "-m", "vidgan", "train", "style", "--content", content, "--style",
+                          str(empty), "--name", "x", "--smoke", "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip().startswith("vidgan: error:") and str(empty) in run.stderr
