@@ -1,0 +1,103 @@
+"""The stylize filter: recurrence through motion, scene-cut resets, options, and the CLI path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests import media
+from vidgan.errors import FilterOptionError, VidganError
+from vidgan.graph.pipeline import Pipeline
+from vidgan.graph.stage import StageContext
+from vidgan.models.stylizer import build_generator
+from vidgan.models.zoo import save_style
+
+
+@pytest.fixture
+def tiny_style(tmp_path, monkeypatch) -> str:
+    """A randomly initialised lite style installed as a user style."""
+    monkeypatch.setenv("VIDGAN_DATA_DIR", str(tmp_path / "data"))
+    torch.manual_seed(0)
+    path = save_style(build_generator("lite"), {"kind": "stylizer", "preset": "lite", "training": {"steps": 0}},
+                      tmp_path / "data" / "styles", "tiny_lite")
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["name"] = "tiny"
+    path.with_suffix(".json").write_text(json.dumps(card))
+    return "tiny"
+
+
+def _stage(chain: str):
+    return Pipeline.from_chain(chain, StageContext(device="cpu")).stages[0]
+
+
+def _texture(seed: int, shift: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    base = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 80, 120, generator=gen), 5, 1, 2)
+    return torch.roll(base, shifts=shift, dims=-1)[..., :72, 4:100].contiguous()
+
+
+def test_static_scene_with_full_temporal_weight_repeats_the_first_output(tiny_style):
+    stage = _stage("stylize=style=tiny:temporal=1")
+    frame = _texture(1)
+    first = stage.stylize_tensor(frame)
+    for _ in range(3):
+        again = stage.stylize_tensor(frame)
+        interior = (again - first)[..., 4:-4, 4:-4].abs().max()
+        assert interior < 1e-3  # motion zero and trusted: the previous output carries over
+
+
+def test_no_motion_is_per_frame_stylization(tiny_style):
+    recurrent, per_frame = _stage("stylize=style=tiny:motion=none:temporal=0"), _stage("stylize=style=tiny:motion=none:temporal=0")
+    a, b = _texture(1), _texture(1, shift=3)
+    recurrent.stylize_tensor(a)
+    assert torch.allclose(recurrent.stylize_tensor(b), per_frame.stylize_tensor(b), atol=1e-6)
+
+
+def test_scene_cut_resets_the_recurrence(tiny_style):
+    continued, fresh = _stage("stylize=style=tiny"), _stage("stylize=style=tiny")
+    continued.stylize_tensor(_texture(1))
+    unrelated = torch.flip(_texture(7), dims=(-1,)) * 0.5 + 0.5
+    assert torch.allclose(continued.stylize_tensor(unrelated), fresh.stylize_tensor(unrelated), atol=1e-6)
+
+
+def test_strength_zero_returns_the_input(tiny_style):
+    frame = _texture(2)
+    assert torch.allclose(_stage("stylize=style=tiny:strength=0").stylize_tensor(frame), frame)
+
+
+def test_processing_scale_keeps_the_output_size(tiny_style):
+    frame = _texture(3)
+    out = _stage("stylize=style=tiny:scale=36").stylize_tensor(frame)
+    assert out.shape == frame.shape
+
+
+@pytest.mark.parametrize("chain, message", [
+    ("stylize=style=tiny:strength=2", r"strength must be in \[0, 1\]"),
+    ("stylize=style=tiny:motion=telepathy", r"unknown motion backend 'telepathy'"),
+    ("stylize=style=tiny:preset=huge", r"preset must be auto, lite or full"),
+])
+def test_bad_options(tiny_style, chain, message):
+    with pytest.raises(FilterOptionError, match=message):
+        _stage(chain)
+
+
+def test_unknown_style_names_the_installed_ones(tiny_style):
+    with pytest.raises(VidganError, match=r"unknown style 'tinny'; did you mean 'tiny'\?"):
+        _stage("stylize=style=tinny")
+
+
+def test_cli_stylizes_a_clip_and_keeps_frames_and_audio(tiny_style, tmp_path):
+    clip = media.write_video(tmp_path / "in.mp4", size=(96, 64), frames=12, audio_seconds=0.5)
+    out = tmp_path / "out.mp4"
+    run = subprocess.run([sys.executable, "-m", "vidgan", "stylize", str(clip), "-o", str(out), "--style", "tiny", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert len(media.video_times(out)) == 12
+    assert media.audio_packets(out), "audio was dropped"
+    source, styled = media.video_frames_rgb(clip), media.video_frames_rgb(out)
+    assert abs(source[5].astype(int) - styled[5].astype(int)).mean() > 5  # it changed the pixels
