@@ -1,0 +1,184 @@
+"""``vidgan eval METRIC ...``: one sub-command per metric, looked up in :data:`EVAL_COMMANDS`.
+
+A metric joins the command line by registering an :class:`EvalCommand` (its arguments and the
+function that runs it); :func:`add_eval_commands` builds the ``eval`` parser from the registry.
+The metrics themselves live in :mod:`vidgan.eval.metrics`, imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["EVAL_COMMANDS", "EvalCommand", "add_eval_commands", "register_eval_command"]
+
+
+@dataclass(frozen=True)
+class EvalCommand:
+    """One ``vidgan eval`` sub-command: help text, its arguments, and what runs it (returns the exit status)."""
+
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: ``vidgan eval`` sub-commands by name, in the order ``--help`` lists them.
+EVAL_COMMANDS: dict[str, EvalCommand] = {}
+
+
+def register_eval_command(name: str, command: EvalCommand) -> EvalCommand:
+    """Add ``vidgan eval NAME``; a name can be registered once."""
+    if name in EVAL_COMMANDS:
+        raise ValueError(f"vidgan eval {name} is already registered")
+    EVAL_COMMANDS[name] = command
+    return command
+
+
+def add_eval_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``eval`` and one sub-command per registered metric to the ``vidgan`` sub-parsers."""
+    parser = subparsers.add_parser(
+        "eval", help="measure stylized video: temporal consistency (E_warp), style distance (SWD)",
+        description="Quality metrics for stylized video; see docs/eval.md for the definitions.",
+    )
+    metrics = parser.add_subparsers(dest="metric", required=True, metavar="METRIC", parser_class=type(parser))
+    for name, command in EVAL_COMMANDS.items():
+        sub = metrics.add_parser(name, help=command.help, description=command.description, allow_abbrev=False)
+        command.add_arguments(sub)
+        sub.set_defaults(func=command.run)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# -- vidgan eval temporal -----------------------------------------------------------------------
+#: Kept here so building the parser does not import OpenCV; matches vidgan.eval.metrics.DIS_PRESETS.
+_DIS_PRESETS = ("ultrafast", "fast", "medium")
+
+
+def _temporal_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("original", metavar="ORIGINAL", help="the input video (or frame folder): flows and occlusions come from it")
+    parser.add_argument("stylized", metavar="STYLIZED", help="the stylized video (or frame folder), same frame count")
+    parser.add_argument("--max-frames", type=_positive_int, default=None, metavar="N",
+                        help="compare only the first N frames of each")
+    parser.add_argument("--flow-preset", choices=_DIS_PRESETS, default="medium",
+                        help="OpenCV DIS optical-flow preset (default medium)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_temporal(report) -> str:
+    """The ``vidgan eval temporal`` table for a :class:`~vidgan.eval.metrics.TemporalReport`."""
+    from vidgan.eval.metrics import GOAL_RATIO
+
+    width, height = report.size
+    lines = [
+        f"E_warp (Lai et al., ECCV 2018): flow and occlusions from the original "
+        f"(OpenCV DIS '{report.preset}', grey frames)",
+        f"  original  {report.original_path}  {width}x{height}, {report.frames} frames, {report.pairs} pairs, "
+        f"{100 * report.valid_fraction:.1f}% of pixels valid",
+        f"  stylized  {report.stylized_path}",
+    ]
+    if report.resized:
+        lines.append(f"  note: stylized frames are {report.stylized_size[0]}x{report.stylized_size[1]}; "
+                     f"resized to {width}x{height} before comparing")
+    lines += [
+        "",
+        f"  {'':<18}{'E_warp':>12}{'paper (x3)':>14}",
+        f"  {'stylized':<18}{report.stylized.ewarp:>12.6f}{report.stylized.ewarp_paper:>14.6f}",
+        f"  {'original itself':<18}{report.original.ewarp:>12.6f}{report.original.ewarp_paper:>14.6f}",
+    ]
+    if report.ratio is None:
+        lines.append("  ratio             n/a (the original's own E_warp is 0)")
+    else:
+        verdict = "met" if report.meets_goal else "not met"
+        lines.append(f"  {'ratio':<18}{report.ratio:>11.2f}x   (goal <= {GOAL_RATIO:g}x the original's: {verdict})")
+    lines += [
+        "",
+        "E_warp: mean over frame pairs of the squared RGB error (0-1 scale) over valid values (pixels x 3),",
+        "as in the authors' released code; the paper's equation sums the 3 channels per pixel (3x larger).",
+    ]
+    return "\n".join(lines)
+
+
+def _run_temporal(args: argparse.Namespace) -> int:
+    from vidgan.eval.metrics import warping_error
+
+    report = warping_error(args.original, args.stylized, max_frames=args.max_frames, preset=args.flow_preset)
+    print(json.dumps(report.to_dict()) if args.json else format_temporal(report))
+    return 0
+
+
+register_eval_command("temporal", EvalCommand(
+    help="temporal warping error E_warp of a stylized video against its original",
+    description="Temporal warping error E_warp (Lai et al., ECCV 2018) of STYLIZED, with optical flow and "
+                "occlusions computed on ORIGINAL; also the original's own E_warp and the ratio.",
+    add_arguments=_temporal_arguments,
+    run=_run_temporal,
+))
+
+
+# -- vidgan eval style --------------------------------------------------------------------------
+def _style_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paintings", metavar="PAINTINGS", help="folder of paintings: the style reference")
+    parser.add_argument("output", metavar="OUT", help="stylized video or frame folder")
+    parser.add_argument("input", metavar="INPUT", nargs="?", default=None,
+                        help="the unstylized input (video or frame folder), for the ratio OUT/INPUT")
+    parser.add_argument("--frames", type=_positive_int, default=16, metavar="N",
+                        help="frames sampled evenly from each video (default 16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of patch positions and projections (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_style(report) -> str:
+    """The ``vidgan eval style`` table for a :class:`~vidgan.eval.metrics.StyleReport`."""
+    s = report.settings
+    levels = len(report.output.per_level)
+    lines = [
+        f"Style distance: sliced Wasserstein distance of {s.patch_size}x{s.patch_size} Laplacian-pyramid patches "
+        f"(Karras et al. 2018), normalised by the paintings' statistics; lower = closer to the paintings",
+        f"  paintings  {report.paintings_path}  ({report.paintings} images)",
+        f"  output     {report.output_path}  ({report.output.images} frames)",
+    ]
+    if report.input is not None:
+        lines.append(f"  input      {report.input_path}  ({report.input.images} frames)")
+    header = "".join(f"{f'level {i}':>10}" for i in range(levels))
+    lines += ["", f"  {'SWD':<10}{header}{'mean':>10}"]
+    rows = [("output", report.output)] + ([("input", report.input)] if report.input is not None else [])
+    for label, distance in rows:
+        values = "".join(f"{v:>10.4f}" for v in distance.per_level)
+        lines.append(f"  {label:<10}{values}{distance.mean:>10.4f}")
+    if report.ratio is not None:
+        verdict = "moved toward" if report.ratio < 1 else "did not move toward"
+        lines += ["", f"  ratio output/input: {report.ratio:.3f} (the output {verdict} the paintings' patch statistics)"]
+    lines += ["", f"level 0 is the finest band, level {levels - 1} the low-pass residual (colour); "
+                  f"{s.patches_per_image} patches per image and level, {s.repeats}x{s.directions} projections, "
+                  f"seed {s.seed}"]
+    return "\n".join(lines)
+
+
+def _run_style(args: argparse.Namespace) -> int:
+    from vidgan.eval.metrics import SwdSettings, style_distance
+
+    report = style_distance(args.paintings, args.output, args.input,
+                            settings=SwdSettings(max_frames=args.frames, seed=args.seed))
+    print(json.dumps(report.to_dict()) if args.json else format_style(report))
+    return 0
+
+
+register_eval_command("style", EvalCommand(
+    help="style distance (multi-scale SWD) of a stylized video to a folder of paintings",
+    description="Multi-scale sliced Wasserstein distance (Karras et al. 2018) between 7x7 Laplacian-pyramid "
+                "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT.",
+    add_arguments=_style_arguments,
+    run=_run_style,
+))
