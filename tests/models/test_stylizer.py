@@ -13,7 +13,7 @@ from vidgan.models.stylizer import PRESETS, RecurrentStylizer, StylizerConfig, b
 
 @pytest.mark.parametrize("size", [(1, 1), (17, 23), (64, 48), (37, 90)])
 def test_output_matches_input_size_and_range(size):
-    model = build_generator("lite").eval()
+    model = _trained_looking()
     x = torch.rand(2, 3, *size)
     with torch.no_grad():
         y = model(x)
@@ -22,14 +22,29 @@ def test_output_matches_input_size_and_range(size):
 
 
 def test_missing_recurrent_inputs_mean_zeros():
-    model = build_generator("lite").eval()
+    model = _trained_looking()
     x = torch.rand(1, 3, 24, 32)
     with torch.no_grad():
         assert torch.equal(model(x), model(x, torch.zeros_like(x), torch.zeros(1, 1, 24, 32)))
 
 
-def test_confidence_gates_the_warped_previous_output():
+def _trained_looking(preset: str = "lite") -> RecurrentStylizer:
+    """A generator whose head is not the zero of a fresh one (which makes it the identity)."""
+    model = build_generator(preset).eval()
+    torch.manual_seed(0)
+    torch.nn.init.normal_(model.head.weight, std=0.1)
+    return model
+
+
+def test_untrained_generator_is_the_identity():
     model = build_generator("lite").eval()
+    x = torch.rand(2, 3, 20, 36)
+    with torch.no_grad():
+        assert torch.allclose(model(x), x.clamp(1e-3, 1 - 1e-3), atol=1e-5)
+
+
+def test_confidence_gates_the_warped_previous_output():
+    model = _trained_looking()
     x = torch.rand(1, 3, 24, 32)
     with torch.no_grad():
         unused = model(x, torch.rand_like(x), torch.zeros(1, 1, 24, 32))

@@ -23,7 +23,9 @@ def tiny_style(tmp_path, monkeypatch) -> str:
     """A randomly initialised lite style installed as a user style."""
     monkeypatch.setenv("VIDGAN_DATA_DIR", str(tmp_path / "data"))
     torch.manual_seed(0)
-    path = save_style(build_generator("lite"), {"kind": "stylizer", "preset": "lite", "training": {"steps": 0}},
+    model = build_generator("lite")
+    torch.nn.init.normal_(model.head.weight, std=0.1)  # a fresh head is zero: the identity
+    path = save_style(model, {"kind": "stylizer", "preset": "lite", "training": {"steps": 0}},
                       tmp_path / "data" / "styles", "tiny_lite")
     card = json.loads(path.with_suffix(".json").read_text())
     card["name"] = "tiny"

@@ -22,7 +22,7 @@ def _train_style(args: argparse.Namespace) -> int:
     else:
         settings = {key: getattr(args, key) for key in (
             "steps", "batch", "crop", "lr", "gan_loss", "lambda_cycle", "lambda_identity", "lambda_temporal",
-            "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
+            "lambda_style", "image_side", "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
         config = StyleTrainingConfig(name=args.name, content=tuple(args.content), style=tuple(args.style),
                                      videos=tuple(args.videos), preset=args.preset, out=out,
                                      amp=not args.no_amp, compile=args.compile, **settings)
@@ -82,6 +82,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     style.add_argument("--lambda-cycle", dest="lambda_cycle", type=float)
     style.add_argument("--lambda-identity", dest="lambda_identity", type=float)
     style.add_argument("--lambda-temporal", dest="lambda_temporal", type=float)
+    style.add_argument("--lambda-style", dest="lambda_style", type=float,
+                       help="weight of the patch sliced-Wasserstein style term (0 turns it off)")
+    style.add_argument("--image-side", dest="image_side", type=int,
+                       help="short side images are kept at before cropping; match the stylize scale")
     style.add_argument("--disc-width", dest="disc_width", type=int)
     style.add_argument("--disc-scales", dest="disc_scales", type=int)
     style.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)

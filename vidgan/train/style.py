@@ -49,11 +49,14 @@ class StyleTrainingConfig:
     steps: int = 4000
     batch: int = 4
     crop: int = 128
-    lr: float = 2e-4
+    image_side: int = 360
+    crop_scale: tuple[float, float] = (0.35, 0.7)
+    lr: float = 5e-4
     gan_loss: GanLoss = "lsgan"
     lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5
+    lambda_identity: float = 0.0
     lambda_temporal: float = 30.0
+    lambda_style: float = 10.0
     gp_weight: float = 10.0
     pool_size: int = 50
     decay_from: float = 0.5
@@ -152,12 +155,19 @@ class StyleTrainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.out = Path(config.out)
-        self.content = data.ImageCrops(data.find_images(config.content), crop=config.crop)
-        self.style = data.ImageCrops(data.find_images(config.style), crop=config.crop)
+        crops = dict(crop=config.crop, short_side=max(config.image_side, config.crop), scale=tuple(config.crop_scale))
+        self.content = data.ImageCrops(data.find_images(config.content), **crops)
+        self.style = data.ImageCrops(data.find_images(config.style), **crops)
         self.videos = data.VideoPairs(list(config.videos), crop=config.crop) if config.videos else None
         skipped = self.content.skipped + self.style.skipped + (self.videos.skipped if self.videos else 0)
         if skipped:
             log.warning("skipped %d unreadable image(s) or video(s); see the warnings above", skipped)
+        self.patch_bank = None
+        if config.lambda_style:
+            bank_rng = np.random.default_rng([config.seed, 1])
+            bank_crops = torch.cat([self.style.sample_batch(32, bank_rng) for _ in range(4)])
+            self.patch_bank = losses.PatchBank(bank_crops, generator=torch.Generator().manual_seed(config.seed))
+            self.patch_bank.to(self.device)
         self.nets = build_networks(config)
         for net in vars(self.nets).values():
             net.to(self.device)
@@ -202,10 +212,13 @@ class StyleTrainer:
         adv = losses.generator_adversarial(c.gan_loss, nets.D_Y(fake_y)) + losses.generator_adversarial(
             c.gan_loss, nets.D_X(x_fake))
         cycle = (nets.F(y_cur) - x_cur).abs().mean() + (nets.G(x_fake) - y_real).abs().mean()
-        identity = (nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
+        identity = ((nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
+                    if c.lambda_identity else y_real.new_zeros(()))
         temporal = losses.temporal(y_cur, y_prev, flow, valid)
-        total = adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity + c.lambda_temporal * temporal
-        parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal}
+        style = self.patch_bank.distance(torch.cat((y_prev, y_cur))) if self.patch_bank is not None else y_cur.new_zeros(())
+        total = (adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity
+                 + c.lambda_temporal * temporal + c.lambda_style * style)
+        parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style}
         return total, parts, fake_y.detach(), x_fake.detach()
 
     def _discriminator_loss(self, batch: dict[str, torch.Tensor], fake_y: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
