@@ -41,6 +41,25 @@ def _train_style(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pack(args: argparse.Namespace) -> int:
+    from vidgan.train.pack import pack_folder
+
+    out = Path(args.out)
+    names = [Path(source).resolve().name for source in args.sources]
+    if len(set(names)) != len(names):
+        raise VidganError("two sources share a folder name; pack them into different --out folders")
+    total_in = total_out = 0
+    for source, name in zip(args.sources, names):
+        report = pack_folder(Path(source), out / name, short_side=args.image_side, quality=args.quality)
+        total_in += report.bytes_in
+        total_out += report.bytes_out
+        skipped = f", {report.skipped} unreadable skipped" if report.skipped else ""
+        print(f"{source}: {report.images} images, {report.bytes_in / 1e6:.1f} MB -> "
+              f"{report.bytes_out / 1e6:.1f} MB{skipped}", file=sys.stderr)
+    print(f"vidgan: packed {total_in / 1e6:.1f} MB into {total_out / 1e6:.1f} MB under {out}", file=sys.stderr)
+    return 0
+
+
 def _styles(args: argparse.Namespace) -> int:
     from vidgan.models.zoo import list_styles, user_dir
 
@@ -99,6 +118,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     style.add_argument("-q", "--quiet", action="store_true")
     style.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
     style.set_defaults(func=_train_style)
+
+    pack = kinds.add_parser("pack", help="resize training folders to the training size (small enough to copy)")
+    pack.add_argument("sources", nargs="+", metavar="DIR", help="image or frame folders; each becomes OUT/NAME")
+    pack.add_argument("--out", required=True, help="folder for the packed copies")
+    pack.add_argument("--image-side", dest="image_side", type=int, default=360, help="short side to keep (px)")
+    pack.add_argument("--quality", type=int, default=92, help="JPEG quality")
+    pack.set_defaults(func=_pack)
 
     styles = sub.add_parser("styles", help="list built-in and user styles with their model cards")
     styles.add_argument("--json", action="store_true")
