@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
 
+    from vidgan.eval.commands import add_eval_commands
     from vidgan.ffmpeg.plugin import add_commands as add_ffmpeg_plugin_commands
     from vidgan.sheet import add_commands as add_sheet_commands
     from vidgan.train.commands import add_commands as add_training_commands
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ffmpeg_plugin_commands(sub)
     add_training_commands(sub)
     add_sheet_commands(sub)
+    add_eval_commands(sub)
     return parser
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -340,6 +342,12 @@ class TestCommands:
         assert list(commands.EVAL_COMMANDS) == ["temporal", "style"]
         with pytest.raises(ValueError, match="already registered"):
             commands.register_eval_command("temporal", commands.EVAL_COMMANDS["temporal"])
+
+    def test_wired_into_the_vidgan_command(self):
+        result = subprocess.run([sys.executable, "-m", "vidgan", "eval", "--help"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "temporal" in result.stdout and "style" in result.stdout
 
     def test_temporal_json(self, clips, capsys):
         assert run_cli(["eval", "temporal", str(clips["original"]), str(clips["flicker"]), "--json"]) == 0
