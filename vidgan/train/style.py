@@ -1,9 +1,11 @@
 """``vidgan train style``: recurrent CycleGAN training of a style from paintings and photos.
 
 The recipe is CycleGAN's (Zhu et al. 2017): G: photos X -> paintings Y, F: Y -> X, PatchGAN
-discriminators D_Y and D_X with spectral norm, LSGAN by default, cycle (10) and identity (0.5 x
-cycle) L1 terms, a history pool of 50 generated images, Adam (2e-4, betas 0.5/0.999) with a
-linear decay over the second half. Temporal training unrolls G over two frames with known motion:
+discriminators D_Y and D_X with spectral norm, LSGAN by default, cycle (10) and identity L1
+terms (identity off by default: it pulls G toward the identity map), a history pool of 50
+generated images, Adam (5e-4, betas 0.5/0.999) with a linear decay over the second half, plus a
+style term: the sliced Wasserstein distance between G's pyramid patches and a bank of the
+paintings' (:class:`vidgan.train.losses.PatchBank`). Temporal training unrolls G over two frames with known motion:
 y_{t-1} = G(x_{t-1}, 0, 0), y_t = G(x_t, warp(y_{t-1}), confidence), and penalises the masked
 difference between y_t and warp(y_{t-1}).
 
@@ -399,7 +401,7 @@ class StyleTrainer:
             "kind": "stylizer",
             "preset": self.config.preset,
             "training": {
-                "recipe": "recurrent CycleGAN (LSGAN/hinge/WGAN-GP, cycle, identity, temporal)",
+                "recipe": "recurrent CycleGAN (LSGAN/hinge/WGAN-GP, cycle, identity, temporal, patch SWD style)",
                 "steps": self.state.step,
                 "wall_seconds_last_session": round(wall_seconds, 1),
                 "machine": f"{platform.machine()} {self.device.type}"
