@@ -54,3 +54,56 @@ def test_bank_distance_pulls_pixels_toward_the_style():
         loss.backward()
         optimiser.step()
     assert float(bank.distance(image.detach(), directions=64)) < 0.6 * start
+
+
+def test_sampled_distance_agrees_with_the_full_one():
+    torch.manual_seed(0)
+    bank = losses.PatchBank(_stripes(16, 8, seed=1), levels=3, per_level=4096)
+    image = _stripes(4, 8, seed=2)
+    full = float(bank.distance(image, directions=64, samples=10**9))
+    bank.calls = 0  # the same directions again
+    sampled = float(bank.distance(image, directions=64, samples=2048))
+    assert abs(sampled - full) < 0.15 * full + 0.01
+
+
+def test_directions_follow_the_call_count():
+    bank = losses.PatchBank(_stripes(16, 8, seed=1), levels=3, per_level=4096, refresh=4,
+                            generator=torch.Generator().manual_seed(3))
+    image = _smooth(2, seed=5)
+    torch.manual_seed(1)
+    first = [float(bank.distance(image)) for _ in range(6)]
+    bank.calls = 0
+    torch.manual_seed(1)
+    assert [float(bank.distance(image)) for _ in range(6)] == first
+    bank.calls = 4  # resuming mid-run draws the pool that call 4 used, not a fresh one
+    torch.manual_seed(2)
+    again = float(bank.distance(image))
+    bank.calls = 4
+    torch.manual_seed(2)
+    assert float(bank.distance(image)) == again
+
+
+def test_moments_tell_the_style_and_pull_toward_it():
+    torch.manual_seed(0)
+    bank = losses.PatchBank(_stripes(16, 8, seed=1), levels=3, per_level=4096)
+    assert float(bank.moments(_stripes(4, 8, seed=2))) < 0.5 * float(bank.moments(_smooth(4, seed=4)))
+    image = _smooth(2, seed=5).requires_grad_(True)
+    optimiser = torch.optim.Adam([image], lr=0.02)
+    start = float(bank.moments(image.detach()))
+    for _ in range(40):
+        loss = bank.moments(image)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert float(bank.moments(image.detach())) < 0.6 * start
+
+
+def test_structure_ignores_tone_and_fine_texture_but_not_layout():
+    gen = torch.Generator().manual_seed(0)
+    layout = torch.nn.functional.interpolate(torch.rand(2, 3, 6, 6, generator=gen), size=(48, 48), mode="bicubic")
+    layout = layout.clamp(0, 1)
+    darker = layout * 0.6 + 0.1
+    textured = (layout + 0.05 * torch.sign(torch.sin(torch.arange(48.0) * 3.1))).clamp(0, 1)
+    moved = torch.roll(layout, 16, dims=-1)
+    assert float(losses.structure(darker, layout)) < 1e-4
+    assert float(losses.structure(textured, layout)) < 0.2 * float(losses.structure(moved, layout))

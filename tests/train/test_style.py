@@ -112,3 +112,27 @@ def test_empty_style_folder_is_a_clear_error(tmp_path, folders):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.strip().startswith("vidgan: error:") and str(empty) in run.stderr
+
+
+def test_without_cycle_the_backward_networks_are_left_alone(folders, tmp_path):
+    content, style = folders
+    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2,
+                                                     lambda_cycle=0.0, lambda_content=5.0))
+    before_f = {k: v.clone() for k, v in trainer.nets.F.state_dict().items()}
+    before_dx = {k: v.clone() for k, v in trainer.nets.D_X.state_dict().items()}
+    before_g = _weights(trainer)
+    values = trainer.step()
+    assert values["cycle"] == 0.0 and values["content"] > 0.0
+    assert all(torch.equal(v, trainer.nets.F.state_dict()[k]) for k, v in before_f.items())
+    assert all(torch.equal(v, trainer.nets.D_X.state_dict()[k]) for k, v in before_dx.items())
+    assert any(not torch.equal(v, trainer.nets.G.state_dict()[k]) for k, v in before_g.items())
+
+
+def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
+    content, style = folders
+    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2, lambda_adv=0.0,
+                                                     style_term="both"))
+    before = {k: v.clone() for k, v in trainer.nets.D_Y.state_dict().items()}
+    values = trainer.step()
+    assert values["d"] == 0.0 and values["g_adv"] == 0.0 and values["style"] > 0.0
+    assert all(torch.equal(v, trainer.nets.D_Y.state_dict()[k]) for k, v in before.items())

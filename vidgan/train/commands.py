@@ -22,7 +22,10 @@ def _train_style(args: argparse.Namespace) -> int:
     else:
         settings = {key: getattr(args, key) for key in (
             "steps", "batch", "crop", "lr", "gan_loss", "lambda_cycle", "lambda_identity", "lambda_temporal",
-            "lambda_style", "image_side", "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
+            "lambda_style", "lambda_content", "lambda_adv", "lambda_paired", "style_term", "style_levels", "pairs", "image_side",
+            "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
+        if args.crop_scale is not None:
+            settings["crop_scale"] = tuple(args.crop_scale)
         config = StyleTrainingConfig(name=args.name, content=tuple(args.content), style=tuple(args.style),
                                      videos=tuple(args.videos), preset=args.preset, out=out,
                                      amp=not args.no_amp, compile=args.compile, **settings)
@@ -57,6 +60,18 @@ def _pack(args: argparse.Namespace) -> int:
         print(f"{source}: {report.images} images, {report.bytes_in / 1e6:.1f} MB -> "
               f"{report.bytes_out / 1e6:.1f} MB{skipped}", file=sys.stderr)
     print(f"vidgan: packed {total_in / 1e6:.1f} MB into {total_out / 1e6:.1f} MB under {out}", file=sys.stderr)
+    return 0
+
+
+def _teach(args: argparse.Namespace) -> int:
+    from vidgan.train.teacher import TeacherConfig, teach_folder
+
+    defaults = TeacherConfig()
+    config = TeacherConfig(steps=args.steps, image_side=args.image_side, seed=args.seed,
+                           crop=min(defaults.crop, args.image_side), piece=min(defaults.piece, args.image_side))
+    count = teach_folder(args.content, args.style, Path(args.out), config, limit=args.limit,
+                         progress="quiet" if args.quiet else "auto")
+    print(f"vidgan: {count} painted pairs in {args.out}", file=sys.stderr)
     return 0
 
 
@@ -103,6 +118,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     style.add_argument("--lambda-temporal", dest="lambda_temporal", type=float)
     style.add_argument("--lambda-style", dest="lambda_style", type=float,
                        help="weight of the patch sliced-Wasserstein style term (0 turns it off)")
+    style.add_argument("--lambda-content", dest="lambda_content", type=float,
+                       help="weight of the layout term (low-pass luminance kept); an alternative to the cycle")
+    style.add_argument("--lambda-adv", dest="lambda_adv", type=float,
+                       help="weight of the adversarial terms (0: no discriminators are trained)")
+    style.add_argument("--pairs", default=None, metavar="DIR",
+                       help="(photo, painted) pairs from `vidgan train teach`: distil the optimiser's paintings")
+    style.add_argument("--lambda-paired", dest="lambda_paired", type=float, help="weight of the L1 to the pairs")
+    style.add_argument("--style-term", dest="style_term", choices=["swd", "moments", "both"],
+                       help="patch statistics compared with the paintings' bank")
+    style.add_argument("--style-levels", dest="style_levels", type=int,
+                       help="finest pyramid bands in the style term (0: all, low-pass colours included)")
+    style.add_argument("--crop-scale", dest="crop_scale", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                       help="crop window as a fraction of the short side (crop/image-side: native scale)")
     style.add_argument("--image-side", dest="image_side", type=int,
                        help="short side images are kept at before cropping; match the stylize scale")
     style.add_argument("--disc-width", dest="disc_width", type=int)
@@ -125,6 +153,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     pack.add_argument("--image-side", dest="image_side", type=int, default=360, help="short side to keep (px)")
     pack.add_argument("--quality", type=int, default=92, help="JPEG quality")
     pack.set_defaults(func=_pack)
+
+    teach = kinds.add_parser("teach", help="paint photos by optimisation: paired targets for `train style --pairs`")
+    teach.add_argument("--content", nargs="+", required=True, metavar="DIR", help="folders of photos")
+    teach.add_argument("--style", nargs="+", required=True, metavar="DIR", help="folders of paintings")
+    teach.add_argument("--out", required=True, help="pairs folder (photos/ and painted/); reruns skip done photos")
+    teach.add_argument("--steps", type=int, default=120, help="optimisation steps per photo")
+    teach.add_argument("--image-side", dest="image_side", type=int, default=360, help="short side painted at (px)")
+    teach.add_argument("--limit", type=int, default=None, help="paint at most this many photos")
+    teach.add_argument("--seed", type=int, default=0)
+    teach.add_argument("-q", "--quiet", action="store_true")
+    teach.set_defaults(func=_teach)
 
     styles = sub.add_parser("styles", help="list built-in and user styles with their model cards")
     styles.add_argument("--json", action="store_true")

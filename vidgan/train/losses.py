@@ -16,6 +16,9 @@ import torch.nn.functional as F
 from vidgan.ops import reference
 
 GanLoss = Literal["lsgan", "hinge", "wgan-gp"]
+#: How generated patches are compared with the paintings' bank: sliced Wasserstein, mean and
+#: covariance, or both added.
+StyleTerm = Literal["swd", "moments", "both"]
 
 
 def _mean(scores: list[torch.Tensor], fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -56,6 +59,29 @@ def temporal(current_output: torch.Tensor, previous_output: torch.Tensor, flow_c
     return (weight * (current_output - warped) ** 2).sum() / (weight.sum() * current_output.shape[1]).clamp_min(1.0)
 
 
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def structure(output: torch.Tensor, content: torch.Tensor, levels: int = 2) -> torch.Tensor:
+    """L1 between the standardised low-pass luminance of output and content (``levels`` halvings).
+
+    A content term without a pretrained network: it keeps the composition (where light and dark
+    are, at 1/2^levels of the size) and leaves the finer bands, the colours and the global tone
+    free for the style to change. Each image is standardised on its own, so a darker or more
+    contrasted rendering of the same layout costs nothing.
+    """
+    weights = torch.tensor(_LUMA, device=output.device, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def layout(image: torch.Tensor) -> torch.Tensor:
+        luma = (image.float() * weights).sum(dim=1, keepdim=True)
+        for _ in range(levels):
+            luma = _blur(luma)[..., ::2, ::2]
+        flat = luma.flatten(1)
+        return (flat - flat.mean(dim=1, keepdim=True)) / flat.std(dim=1, keepdim=True).clamp_min(1e-3)
+
+    return (layout(output) - layout(content)).abs().mean()
+
+
 _BINOMIAL = (1.0, 4.0, 6.0, 4.0, 1.0)
 
 
@@ -91,8 +117,13 @@ class PatchBank:
     """
 
     def __init__(self, crops: torch.Tensor, *, levels: int = 4, patch: int = 7, per_level: int = 16384,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, pool: int = 256, refresh: int = 64) -> None:
         self.levels, self.patch = levels, patch
+        self.pool, self.refresh, self._calls = pool, refresh, 0
+        self.seed = int(torch.randint(2**31, (), generator=generator)) if generator is not None else 0
+        self._directions: list[torch.Tensor] = []
+        self._sorted: list[torch.Tensor] = []
+        self._bank_moments: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.patches: list[torch.Tensor] = []  # (N, C * patch * patch), normalised
         self.mean: list[torch.Tensor] = []
         self.spread: list[torch.Tensor] = []
@@ -109,29 +140,100 @@ class PatchBank:
                 self.mean.append(mean)
                 self.spread.append(spread)
 
-    def to(self, device: torch.device | str) -> PatchBank:
-        for values in (self.patches, self.mean, self.spread):
-            values[:] = [v.to(device) for v in values]
-        return self
+    def moments(self, fake: torch.Tensor, window: int = 64) -> torch.Tensor:
+        """Distance of each image's patch mean and covariance from the bank's, mean over levels.
 
-    def distance(self, fake: torch.Tensor, directions: int = 32) -> torch.Tensor:
-        """Sliced Wasserstein-1 distance between ``fake``'s patches and the bank, mean over levels.
-
-        Fresh random unit directions each call; a convolution projects every patch position of
-        the batch at once, and the bank's sorted projections are read at the batch's ranks.
+        Per image, not pooled over the batch: every frame has to carry the style on its own. The
+        covariance of 7x7 patches is a Gram matrix on pyramid bands (Gatys et al. 2016 on
+        pixels instead of network features): it holds the strokes' energy, orientation and
+        colour correlations, has no random projections, and so pulls steadily where the sliced
+        distance of a small batch is mostly noise. A sliced distance along any direction is
+        zero between two Gaussians with the same mean and covariance, so the two terms agree.
         """
         total = fake.new_zeros((), dtype=torch.float32)
         bands = laplacian_pyramid(fake.float(), self.levels)
         for level, bank in enumerate(self.patches):
-            weights = torch.randn(directions, bank.shape[1], device=fake.device)
+            if level >= len(self._bank_moments):
+                mean = bank.mean(dim=0)
+                centred = bank - mean
+                self._bank_moments.append((mean, centred.T @ centred / len(bank)))
+            bank_mean, bank_cov = self._bank_moments[level]
+            band = bands[level]
+            height, width = band.shape[-2:]
+            if height > window or width > window:  # a random window: unfolding all of it is the cost
+                top = int(torch.randint(height - min(window, height) + 1, ()))
+                left = int(torch.randint(width - min(window, width) + 1, ()))
+                band = band[..., top:top + window, left:left + window]
+            normalised = (band - self.mean[level]) / self.spread[level]
+            unfolded = F.unfold(normalised, self.patch)  # (B, D, L)
+            mean = unfolded.mean(dim=2)  # (B, D)
+            centred = unfolded - mean[..., None]
+            cov = centred @ centred.transpose(1, 2) / unfolded.shape[2]  # (B, D, D)
+            total = total + (mean - bank_mean).abs().mean() + (cov - bank_cov).abs().mean()
+        return total / max(len(self.patches), 1)
+
+    def _draw_directions(self, device: torch.device) -> None:
+        """A pool of random unit directions and the bank's sorted projections on each of them.
+
+        Each call of :meth:`distance` uses a random subset of the pool, and the pool is drawn
+        anew every ``refresh`` calls: projecting and sorting the whole bank on every step would
+        cost as much as the generator's training step itself.
+        """
+        self._directions, self._sorted = [], []
+        draw = torch.Generator().manual_seed(self.seed * 1_000_003 + self._calls // self.refresh)
+        for bank in self.patches:
+            weights = torch.randn(self.pool, bank.shape[1], generator=draw).to(device)
             weights = weights / weights.norm(dim=1, keepdim=True)
+            self._directions.append(weights)
+            self._sorted.append((weights @ bank.T).sort(dim=1).values)
+
+    def to(self, device: torch.device | str) -> PatchBank:
+        for values in (self.patches, self.mean, self.spread):
+            values[:] = [v.to(device) for v in values]
+        self._directions, self._sorted = [], []  # drawn again on the new device
+        self._bank_moments = []
+        return self
+
+    @property
+    def calls(self) -> int:
+        """How many distances were taken: the directions in use follow from it (checkpointed)."""
+        return self._calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        self._calls = int(value)
+        self._directions, self._sorted = [], []
+
+    def distance(self, fake: torch.Tensor, directions: int = 32, samples: int = 16384,
+                 levels: int | None = None) -> torch.Tensor:
+        """Sliced Wasserstein-1 distance between ``fake``'s patches and the bank, mean over levels.
+
+        Fresh random unit directions each call; a convolution projects every patch position of
+        the batch at once, and the bank's sorted projections are read at the batch's ranks. At
+        most ``samples`` random patch positions per level are compared: sorting every position of
+        a full-resolution batch costs more than the generator's whole forward and backward pass,
+        and a random subset is an unbiased sample of the same distribution. ``levels`` keeps only
+        the finest bands (the texture), leaving the low-pass colours out.
+        """
+        total = fake.new_zeros((), dtype=torch.float32)
+        bands = laplacian_pyramid(fake.float(), self.levels)
+        if self._calls % self.refresh == 0 or not self._sorted:
+            self._draw_directions(fake.device)
+        self._calls += 1
+        used = self.patches[:levels] if levels else self.patches
+        for level, bank in enumerate(used):
+            pick = torch.randperm(self.pool, device=fake.device)[:directions]
+            weights = self._directions[level][pick]
             normalised = (bands[level] - self.mean[level]) / self.spread[level]
             projected = F.conv2d(normalised, weights.view(directions, -1, self.patch, self.patch))
-            fake_sorted = projected.transpose(0, 1).flatten(1).sort(dim=1).values  # (K, Nf)
+            projected = projected.transpose(0, 1).flatten(1)  # (K, all positions of the batch)
+            if projected.shape[1] > samples:
+                projected = projected[:, torch.randperm(projected.shape[1], device=fake.device)[:samples]]
+            fake_sorted = projected.sort(dim=1).values  # (K, Nf)
             with torch.no_grad():
-                bank_sorted = (bank @ weights.T).sort(dim=0).values.T  # (K, Nb)
+                bank_sorted = self._sorted[level][pick]  # (K, Nb)
                 count = fake_sorted.shape[1]
                 ranks = ((torch.arange(count, device=fake.device) + 0.5) * (bank_sorted.shape[1] / count)).long()
                 target = bank_sorted[:, ranks.clamp_max(bank_sorted.shape[1] - 1)]
             total = total + (fake_sorted - target).abs().mean()
-        return total / max(len(self.patches), 1)
+        return total / max(len(used), 1)

@@ -34,7 +34,7 @@ from vidgan.models.zoo import save_style
 from vidgan.ops import reference
 from vidgan.progress import Progress
 from vidgan.train import losses
-from vidgan.train.losses import GanLoss
+from vidgan.train.losses import GanLoss, StyleTerm
 
 log = logging.getLogger("vidgan")
 
@@ -47,6 +47,7 @@ class StyleTrainingConfig:
     content: tuple[str, ...]
     style: tuple[str, ...]
     videos: tuple[str, ...] = ()
+    pairs: str = ""  # a folder of (photo, painted) pairs from `vidgan train teach`: a paired target
     preset: Preset = "lite"
     steps: int = 4000
     batch: int = 4
@@ -59,6 +60,11 @@ class StyleTrainingConfig:
     lambda_identity: float = 0.0
     lambda_temporal: float = 30.0
     lambda_style: float = 10.0
+    style_term: StyleTerm = "swd"
+    style_levels: int = 0  # finest pyramid bands in the style term (0: all, with the low-pass colours)
+    lambda_content: float = 0.0
+    lambda_adv: float = 1.0
+    lambda_paired: float = 10.0  # L1 to the teacher's painting, when ``pairs`` is given
     gp_weight: float = 10.0
     pool_size: int = 50
     decay_from: float = 0.5
@@ -115,11 +121,11 @@ class Networks:
     D_Y: MultiScaleDiscriminator
     D_X: MultiScaleDiscriminator
 
-    def generators(self) -> list[torch.nn.Parameter]:
-        return [*self.G.parameters(), *self.F.parameters()]
+    def generators(self, cycle: bool = True) -> list[torch.nn.Parameter]:
+        return [*self.G.parameters(), *(self.F.parameters() if cycle else ())]
 
-    def discriminators(self) -> list[torch.nn.Parameter]:
-        return [*self.D_Y.parameters(), *self.D_X.parameters()]
+    def discriminators(self, cycle: bool = True) -> list[torch.nn.Parameter]:
+        return [*self.D_Y.parameters(), *(self.D_X.parameters() if cycle else ())]
 
 
 def build_networks(config: StyleTrainingConfig) -> Networks:
@@ -161,6 +167,11 @@ class StyleTrainer:
         self.content = data.ImageCrops(data.find_images(config.content), **crops)
         self.style = data.ImageCrops(data.find_images(config.style), **crops)
         self.videos = data.VideoPairs(list(config.videos), crop=config.crop) if config.videos else None
+        self.pairs = None
+        if config.pairs:
+            from vidgan.train.teacher import PairedCrops
+
+            self.pairs = PairedCrops(config.pairs, config.crop)
         skipped = self.content.skipped + self.style.skipped + (self.videos.skipped if self.videos else 0)
         if skipped:
             log.warning("skipped %d unreadable image(s) or video(s); see the warnings above", skipped)
@@ -176,8 +187,11 @@ class StyleTrainer:
             if self.device.type == "cuda":
                 net.to(memory_format=torch.channels_last)
         betas = (0.5, 0.999)
-        self.opt_g = torch.optim.Adam(self.nets.generators(), lr=config.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.nets.discriminators(), lr=config.lr, betas=betas)
+        # Without cycle and identity terms the backward generator F and its critic D_X have nothing
+        # to learn from: they are neither run nor optimised (a third of the step time on a CPU).
+        self.cycle = bool(config.lambda_cycle or config.lambda_identity)
+        self.opt_g = torch.optim.Adam(self.nets.generators(self.cycle), lr=config.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.nets.discriminators(self.cycle), lr=config.lr, betas=betas)
         decay = _linear_decay(config)
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay)
         self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay)
@@ -199,6 +213,8 @@ class StyleTrainer:
             previous, current, flow, valid = data.synthetic_batch(self.content, b, self.rng)
         batch = {"previous": previous, "current": current, "flow": flow, "valid": valid,
                  "style": self.style.sample_batch(b, self.rng)}
+        if self.pairs is not None:
+            batch["pair_photo"], batch["pair_painted"] = self.pairs.sample_batch(b, self.rng)
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     # -- one step -----------------------------------------------------------------------------------
@@ -209,30 +225,48 @@ class StyleTrainer:
         warped, inside = reference.warp(y_prev, flow, border="edge")
         confidence = valid * inside
         y_cur = nets.G(x_cur, warped.detach(), confidence)
-        x_fake = nets.F(y_real)
         fake_y = torch.cat((y_prev, y_cur))
-        adv = losses.generator_adversarial(c.gan_loss, nets.D_Y(fake_y)) + losses.generator_adversarial(
-            c.gan_loss, nets.D_X(x_fake))
-        cycle = (nets.F(y_cur) - x_cur).abs().mean() + (nets.G(x_fake) - y_real).abs().mean()
-        identity = ((nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
-                    if c.lambda_identity else y_real.new_zeros(()))
+        zero = y_cur.new_zeros(())
+        adv = losses.generator_adversarial(c.gan_loss, nets.D_Y(fake_y)) if c.lambda_adv else zero
+        cycle = identity = zero
+        x_fake = y_real[:0]
+        if self.cycle:
+            x_fake = nets.F(y_real)
+            if c.lambda_adv:
+                adv = adv + losses.generator_adversarial(c.gan_loss, nets.D_X(x_fake))
+            cycle = (nets.F(y_cur) - x_cur).abs().mean() + (nets.G(x_fake) - y_real).abs().mean()
+            if c.lambda_identity:
+                identity = (nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
         temporal = losses.temporal(y_cur, y_prev, flow, valid)
-        style = self.patch_bank.distance(torch.cat((y_prev, y_cur))) if self.patch_bank is not None else y_cur.new_zeros(())
-        total = (adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity
-                 + c.lambda_temporal * temporal + c.lambda_style * style)
-        parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style}
+        style = zero
+        if self.patch_bank is not None:
+            if c.style_term in ("swd", "both"):
+                style = style + self.patch_bank.distance(fake_y, levels=c.style_levels or None)
+            if c.style_term in ("moments", "both"):
+                style = style + self.patch_bank.moments(fake_y)
+        content = losses.structure(fake_y, torch.cat((x_prev, x_cur))) if c.lambda_content else zero
+        paired = zero
+        if "pair_photo" in batch:  # distillation: the teacher painted this very photo
+            paired = (nets.G(batch["pair_photo"]) - batch["pair_painted"]).abs().mean()
+        total = (c.lambda_adv * adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity
+                 + c.lambda_temporal * temporal + c.lambda_style * style + c.lambda_content * content
+                 + c.lambda_paired * paired)
+        parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style,
+                 "content": content, "paired": paired}
         return total, parts, fake_y.detach(), x_fake.detach()
 
     def _discriminator_loss(self, batch: dict[str, torch.Tensor], fake_y: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
         c, nets = self.config, self.nets
         fake_y = self.pool_y.query(fake_y, self.rng).to(self.device)
-        fake_x = self.pool_x.query(fake_x, self.rng).to(self.device)
         real_y, real_x = batch["style"], batch["current"]
         loss = losses.discriminator_adversarial(c.gan_loss, nets.D_Y(real_y), nets.D_Y(fake_y))
-        loss = loss + losses.discriminator_adversarial(c.gan_loss, nets.D_X(real_x), nets.D_X(fake_x))
         if c.gan_loss == "wgan-gp":
-            loss = loss + c.gp_weight * (losses.gradient_penalty(nets.D_Y, real_y, fake_y[: len(real_y)])
-                                         + losses.gradient_penalty(nets.D_X, real_x, fake_x[: len(real_x)]))
+            loss = loss + c.gp_weight * losses.gradient_penalty(nets.D_Y, real_y, fake_y[: len(real_y)])
+        if self.cycle:
+            fake_x = self.pool_x.query(fake_x, self.rng).to(self.device)
+            loss = loss + losses.discriminator_adversarial(c.gan_loss, nets.D_X(real_x), nets.D_X(fake_x))
+            if c.gan_loss == "wgan-gp":
+                loss = loss + c.gp_weight * losses.gradient_penalty(nets.D_X, real_x, fake_x[: len(real_x)])
         return loss
 
     def step(self) -> dict[str, float]:
@@ -245,15 +279,17 @@ class StyleTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()
-        for p in self.nets.discriminators():
-            p.requires_grad_(True)
-        with autocast:
-            d_loss = self._discriminator_loss(batch, fake_y.float(), fake_x.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        d_loss = total.new_zeros(())
+        if self.config.lambda_adv:  # no adversarial term: no critic to train
+            for p in self.nets.discriminators(self.cycle):
+                p.requires_grad_(True)
+            with autocast:
+                d_loss = self._discriminator_loss(batch, fake_y.float(), fake_x.float())
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            self.sched_d.step()
         self.sched_g.step()
-        self.sched_d.step()
         self.state.step += 1
         values = {k: float(v.detach()) for k, v in parts.items()}
         values.update(g_total=float(total.detach()), d=float(d_loss.detach()))
@@ -334,6 +370,7 @@ class StyleTrainer:
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": json.dumps(self.rng.bit_generator.state),
             "history": json.dumps(self.state.history),
+            "bank_calls": self.patch_bank.calls if self.patch_bank is not None else 0,
         }
         path = self.checkpoint_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -359,6 +396,8 @@ class StyleTrainer:
         torch.set_rng_state(payload["torch_rng"].cpu())
         self.rng.bit_generator.state = json.loads(payload["numpy_rng"])
         self.state = TrainingState(step=int(payload["step"]), history=json.loads(payload["history"]))
+        if self.patch_bank is not None:
+            self.patch_bank.calls = int(payload.get("bank_calls", 0))
         # The learning rate follows this run's schedule: resuming with more --steps stretches the decay.
         factor = _linear_decay(self.config)(self.state.step)
         for optimizer, scheduler in ((self.opt_g, self.sched_g), (self.opt_d, self.sched_d)):
@@ -407,6 +446,7 @@ class StyleTrainer:
                 "machine": f"{platform.machine()} {self.device.type}"
                            + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
                 "content_images": len(self.content),
+                "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
                 "style_images": len(self.style),
                 "content_folders": list(self.config.content),
                 "style_folders": list(self.config.style),
