@@ -128,6 +128,22 @@ def test_without_cycle_the_backward_networks_are_left_alone(folders, tmp_path):
     assert any(not torch.equal(v, trainer.nets.G.state_dict()[k]) for k, v in before_g.items())
 
 
+def test_distilled_style_card_names_the_teacher_and_the_recipe(folders, tmp_path):
+    from vidgan.train.teacher import TeacherConfig, teach_folder
+
+    content, style = folders
+    pairs = tmp_path / "pairs"
+    teach_folder([content], [style], pairs, TeacherConfig(steps=2, crop=32, image_side=48, piece=40, bank_crops=32),
+                 progress="quiet")
+    config = StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "run"), steps=2, crop=32,
+                                       pairs=str(pairs), lambda_cycle=0.0)
+    weights = StyleTrainer(config).run(progress="quiet")
+    card = find_style(str(weights)).card["training"]
+    assert card["teacher_pairs"] == 6 and card["teacher"]["teacher"]["steps"] == 2
+    assert card["recipe"].startswith("distilled recurrent GAN") and "teacher" in card["recipe"]
+    assert "cycle" not in card["recipe"]
+
+
 def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
     content, style = folders
     trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2, lambda_adv=0.0,

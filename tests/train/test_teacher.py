@@ -79,6 +79,7 @@ def test_teach_cli_writes_pairs_resumes_and_feeds_paired_crops(folders, tmp_path
     assert not list(out.rglob("*.partial*"))
 
     pairs = PairedCrops(out, crop=32)
+    assert pairs.record["teacher"]["steps"] == 3 and pairs.record["style_images"] == 3
     photo, target = pairs.sample_batch(5, np.random.default_rng(0))
     assert photo.shape == target.shape == (5, 3, 32, 32)
     # aligned: the painting keeps the photo's layout, so each crop is closest to its own pair

@@ -41,6 +41,8 @@ class StylizerConfig:
     separable: bool = True  # depthwise-separable convolutions (lite) or full 3x3 (full)
     recurrent: bool = True  # G takes 7 channels (x, warped previous, confidence); F takes 3
     upsample: Literal["nearest", "bilinear"] = "bilinear"  # decoder upsampling (nearest leaves 2/4 px blocks)
+    head: Literal["full", "half"] = "full"  # resolution the decoder's last layer runs at (see RecurrentStylizer)
+    padding: Literal["replicate", "zeros"] = "replicate"  # zeros: no separate padding copy per conv (CPU)
 
     @property
     def in_channels(self) -> int:
@@ -60,25 +62,26 @@ class StylizerConfig:
 
 
 PRESETS: dict[str, StylizerConfig] = {
-    "lite": StylizerConfig("lite", width=24, blocks=5, separable=True),
+    "lite": StylizerConfig("lite", width=24, blocks=5, separable=True, head="half", padding="zeros"),
     "full": StylizerConfig("full", width=48, blocks=8, separable=False),
 }
 
 
-def _conv(cin: int, cout: int, separable: bool, stride: int = 1) -> nn.Module:
+def _conv(cin: int, cout: int, separable: bool, stride: int = 1, padding: str = "replicate") -> nn.Module:
     if separable:
         return nn.Sequential(
-            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, padding_mode="replicate"),
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, padding_mode=padding),
             nn.Conv2d(cin, cout, 1),
         )
-    return nn.Conv2d(cin, cout, 3, stride, 1, padding_mode="replicate")
+    return nn.Conv2d(cin, cout, 3, stride, 1, padding_mode=padding)
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, channels: int, separable: bool) -> None:
+    def __init__(self, channels: int, separable: bool, padding: str = "replicate") -> None:
         super().__init__()
         self.body = nn.Sequential(
-            _conv(channels, channels, separable), nn.LeakyReLU(0.2, inplace=True), _conv(channels, channels, separable)
+            _conv(channels, channels, separable, padding=padding), nn.LeakyReLU(0.2, inplace=True),
+            _conv(channels, channels, separable, padding=padding),
         )
         self.scale = nn.Parameter(torch.tensor(0.1))
 
@@ -98,19 +101,29 @@ class RecurrentStylizer(nn.Module):
     def __init__(self, config: StylizerConfig) -> None:
         super().__init__()
         self.config = config
-        w, sep = config.width, config.separable
+        w, sep, pad = config.width, config.separable, config.padding
         self.stem = nn.Sequential(
-            nn.Conv2d(config.in_channels, w, 3, 2, 1, padding_mode="replicate"), nn.LeakyReLU(0.2, inplace=True)
+            nn.Conv2d(config.in_channels, w, 3, 2, 1, padding_mode=pad), nn.LeakyReLU(0.2, inplace=True)
         )
-        self.down = nn.Sequential(_conv(w, 2 * w, sep, stride=2), nn.LeakyReLU(0.2, inplace=True))
-        self.trunk = nn.Sequential(*[ResidualBlock(2 * w, sep) for _ in range(config.blocks)])
-        self.up = nn.Sequential(_conv(2 * w, w, sep), nn.LeakyReLU(0.2, inplace=True))
+        self.down = nn.Sequential(_conv(w, 2 * w, sep, stride=2, padding=pad), nn.LeakyReLU(0.2, inplace=True))
+        self.trunk = nn.Sequential(*[ResidualBlock(2 * w, sep, pad) for _ in range(config.blocks)])
+        self.up = nn.Sequential(_conv(2 * w, w, sep, padding=pad), nn.LeakyReLU(0.2, inplace=True))
         self.skip = nn.Conv2d(w, w, 1)  # stem features skip the trunk: keeps content edges
-        # At full resolution, seeing the input frame too: a cheap path for the edges and fine detail
-        # the stride-4 trunk blurs. It predicts a change of the input in logit space, and starts at
-        # zero, so an untrained generator is the identity and training only has to learn the style.
+        # The head predicts a change of the input in logit space and starts at zero, so an untrained
+        # generator is the identity and training only has to learn the style. "full": it runs at
+        # full resolution on the upsampled features and the input frame (a path for the edges and
+        # fine detail the stride-4 trunk blurs). "half" (lite): it runs at half resolution, its
+        # 3-channel change is upsampled, and a 3x3 filter of the input frame adds the full-resolution
+        # detail; no w-channel full-resolution tensor is ever made, which is most of the CPU cost.
         self._upsample = _upsample_mode(config.upsample)
-        self.head = nn.Conv2d(w + 3, 3, 3, 1, 1, padding_mode="replicate")
+        if config.head == "full":
+            self.head = nn.Conv2d(w + 3, 3, 3, 1, 1, padding_mode=pad)
+            self.detail = None
+        else:
+            self.head = nn.Conv2d(w, 3, 3, 1, 1, padding_mode=pad)
+            self.detail = nn.Conv2d(3, 3, 3, 1, 1, padding_mode=pad)
+            nn.init.zeros_(self.detail.weight)
+            nn.init.zeros_(self.detail.bias)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -134,8 +147,11 @@ class RecurrentStylizer(nn.Module):
         features = self.trunk(self.down(stem))
         features = self._upsample(features)
         features = self.up(features) + self.skip(stem)
-        features = self._upsample(features)
-        change = self.head(torch.cat((features, inputs[:, :3]), dim=1))[..., :height, :width]
+        if self.detail is None:
+            change = self.head(torch.cat((self._upsample(features), inputs[:, :3]), dim=1))
+        else:
+            change = self._upsample(self.head(features)) + self.detail(inputs[:, :3])
+        change = change[..., :height, :width]
         return torch.sigmoid(torch.logit(x.clamp(_EPS, 1 - _EPS)) + change)
 
 

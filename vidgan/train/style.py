@@ -435,18 +435,31 @@ class StyleTrainer:
         self.save_checkpoint()
         return self.export(wall_seconds=time.monotonic() - started)
 
+    def recipe(self) -> str:
+        """The objective actually trained, term by term with its weight, for the model card."""
+        c = self.config
+        terms = [(f"{c.gan_loss} adversarial", c.lambda_adv), ("cycle", c.lambda_cycle),
+                 ("identity", c.lambda_cycle * c.lambda_identity), ("temporal (two unrolled frames)", c.lambda_temporal),
+                 (f"patch {c.style_term} style" + (f" on the {c.style_levels} finest bands" if c.style_levels else ""),
+                  c.lambda_style if self.patch_bank is not None else 0.0),
+                 ("layout", c.lambda_content),
+                 ("L1 to the optimisation teacher's paintings", c.lambda_paired if self.pairs is not None else 0.0)]
+        kind = "distilled recurrent GAN" if self.pairs is not None else "recurrent CycleGAN"
+        return f"{kind}: " + ", ".join(f"{name} x{weight:g}" for name, weight in terms if weight)
+
     def export(self, *, wall_seconds: float, folder: Path | None = None) -> Path:
         card = {
             "kind": "stylizer",
             "preset": self.config.preset,
             "training": {
-                "recipe": "recurrent CycleGAN (LSGAN/hinge/WGAN-GP, cycle, identity, temporal, patch SWD style)",
+                "recipe": self.recipe(),
                 "steps": self.state.step,
                 "wall_seconds_last_session": round(wall_seconds, 1),
                 "machine": f"{platform.machine()} {self.device.type}"
                            + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
                 "content_images": len(self.content),
                 "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
+                **({"teacher": self.pairs.record} if self.pairs is not None and self.pairs.record else {}),
                 "style_images": len(self.style),
                 "content_folders": list(self.config.content),
                 "style_folders": list(self.config.style),

@@ -16,6 +16,8 @@ trained from, and an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -145,6 +147,9 @@ def teach_folder(content: Sequence[str], style: Sequence[str], out: Path, config
     paths = [paths[i] for i in np.random.default_rng(config.seed).permutation(len(paths))][:limit]
     (out / "photos").mkdir(parents=True, exist_ok=True)
     (out / "painted").mkdir(parents=True, exist_ok=True)
+    record = {"teacher": dataclasses.asdict(config), "content_folders": [str(c) for c in content],
+              "style_folders": [str(s) for s in style], "style_images": len(data.find_images(style))}
+    (out / "teacher.json").write_text(json.dumps(record, indent=2) + "\n")  # read into the student's model card
     names = _unique_names(paths)
     meter = Progress(len(paths), mode=progress, desc="paint", unit="image")
     skipped = 0
@@ -207,6 +212,8 @@ class PairedCrops:
         if not self.pairs:
             raise data.TrainingDataError(f"no (photo, painted) pairs in {folder}; make them with vidgan train teach")
         self.crop = crop
+        card = folder / "teacher.json"
+        self.record: dict = json.loads(card.read_text()) if card.exists() else {}
 
     def __len__(self) -> int:
         return len(self.pairs)
