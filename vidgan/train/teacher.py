@@ -90,16 +90,18 @@ class Teacher:
     bank: losses.PatchBank
     palette: Palette
     config: TeacherConfig
+    paintings: int  # how many painting files the bank was cut from
 
 
 def build_teacher(style: Sequence[str], config: TeacherConfig, device: torch.device | str = "cpu") -> Teacher:
     """The paintings' patch bank and palette, from native-scale crops (brush strokes keep their size)."""
-    paintings = data.ImageCrops(data.find_images(style), crop=config.crop, short_side=config.image_side,
+    files = data.find_images(style)
+    paintings = data.ImageCrops(files, crop=config.crop, short_side=config.image_side,
                                 scale=(config.crop / config.image_side,) * 2)
     rng = np.random.default_rng([config.seed, 7])
     crops = torch.cat([paintings.sample_batch(32, rng) for _ in range(max(1, config.bank_crops // 32))])
     bank = losses.PatchBank(crops, generator=torch.Generator().manual_seed(config.seed)).to(device)
-    return Teacher(bank, Palette.of(crops), config)
+    return Teacher(bank, Palette.of(crops), config, len(files))
 
 
 def paint(photo: torch.Tensor, teacher: Teacher) -> torch.Tensor:
@@ -148,7 +150,7 @@ def teach_folder(content: Sequence[str], style: Sequence[str], out: Path, config
     (out / "photos").mkdir(parents=True, exist_ok=True)
     (out / "painted").mkdir(parents=True, exist_ok=True)
     record = {"teacher": dataclasses.asdict(config), "content_folders": [str(c) for c in content],
-              "style_folders": [str(s) for s in style], "style_images": len(data.find_images(style))}
+              "style_folders": [str(s) for s in style], "style_images": teacher.paintings}
     (out / "teacher.json").write_text(json.dumps(record, indent=2) + "\n")  # read into the student's model card
     names = _unique_names(paths)
     meter = Progress(len(paths), mode=progress, desc="paint", unit="image")
