@@ -9,7 +9,7 @@ stage itself is timed, built from ``--style`` or, when none is given or found, f
 90th-percentile ms per frame and fps over N frames after 5 warm-up frames.
 
     python bench/stylize.py [--size 640x360 ...] [--frames 60] [--preset lite|full] [--style NAME|PATH]
-                            [--device cpu|cuda] [--threads N] [--json]
+                            [--device cpu|cuda] [--precision auto|fp32|bf16|fp16] [--threads N] [--json]
 """
 
 from __future__ import annotations
@@ -110,32 +110,42 @@ def resolve_style(style: str | None, preset: str, device: torch.device, tmp: Pat
 
 
 def bench_size(width: int, height: int, style: str, preset: str, frames: int, device: torch.device,
-               default_threads: int) -> tuple[dict[str, list[float]], str]:
+               default_threads: int, precision: str = "auto") -> tuple[dict[str, list[float]], str]:
     """Seconds per frame of every row at one frame size (warm-up frames dropped), and the processing size."""
     context = StageContext(device=str(device))
-    stage = StylizeStage(StylizeStage.Options(style=style, preset=preset, motion="dis"), context)
-    per_frame = StylizeStage(StylizeStage.Options(style=style, preset=preset, motion="none"), context)
+
+    def make(**options: object) -> StylizeStage:
+        return StylizeStage(StylizeStage.Options(style=style, preset=preset, precision=precision, **options), context)
+
+    stage, live, per_frame = make(motion="dis"), make(motion="dis", flow="fast"), make(motion="none")
+    live_compiled = make(motion="dis", flow="fast", compile=True)
     naive = load_generator(find_style(style, preset, prefer_full=device.type == "cuda"), device)  # fp32, no recurrence
-    motion = get_motion("dis")
+    motions = {flow: get_motion("dis", preset=flow) for flow in ("medium", "fast")}
     state: dict[str, torch.Tensor] = {}  # the motion row's estimate, for the warp row
 
     def model_only(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
         inputs = (small, previous, torch.full_like(small[:, :1], 0.8))
-        if stage.half:  # what the stage feeds its generator on CUDA
-            inputs = tuple(t.half().contiguous(memory_format=torch.channels_last) for t in inputs)
-        return timed(lambda: stage.model(*inputs).float(), device)
-
-    def motion_dis(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
-        def run() -> None:  # previous was the last call's current: DIS reuses its grayscale, as in the stage
-            estimate = motion.estimate(previous, small)
-            state["flow"], state["confidence"] = estimate.flow_cur_to_prev, estimate.confidence
+        if device.type == "cuda":  # what the stage feeds its generator on CUDA
+            inputs = tuple(t.to(stage.dtype).contiguous(memory_format=torch.channels_last) for t in inputs)
+        autocast = device.type == "cpu" and stage.dtype == torch.bfloat16
+        def run() -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                return stage.model(*inputs).float()
         return timed(run, device)
 
+    def motion_dis(flow: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
+        def row(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+            def run() -> None:  # previous was the last call's current: DIS reuses its grayscale, as in the stage
+                estimate = motions[flow].estimate(previous, small)
+                state["flow"], state["confidence"] = estimate.flow_cur_to_prev, estimate.confidence
+            return timed(run, device)
+        return row
+
     def warp_blend(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
-        def run() -> torch.Tensor:  # the warped image feeds the generator in the stage; its cost counts
-            _warped, inside = ops.warp(previous, state["flow"], border="edge")
-            return ops.temporal_blend(small, previous, state["flow"], state["confidence"] * inside,
-                                      stage.options.temporal)
+        def run() -> torch.Tensor:  # as in the stage: one warp feeds the generator and the blend
+            warped, inside = ops.warp(previous, state["flow"], border="edge")
+            weight = (state["confidence"] * inside * stage.options.temporal).clamp_(0.0, 1.0)
+            return torch.lerp(small, warped, weight)
         return timed(run, device)
 
     def naive_loop(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
@@ -146,11 +156,14 @@ def bench_size(width: int, height: int, style: str, preset: str, frames: int, de
         return seconds
 
     rows: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]] = {
-        "model only": model_only,
-        "motion (dis)": motion_dis,
+        f"model only ({str(stage.dtype).removeprefix('torch.')})": model_only,
+        "motion (dis fast)": motion_dis("fast"),
+        "motion (dis medium)": motion_dis("medium"),  # last: the warp row uses the default flow's estimate
         "warp + temporal blend": warp_blend,
-        "stylize stage, motion=dis": lambda frame, *_: timed(lambda: stage.stylize_tensor(frame), device),
-        "stylize stage, motion=none": lambda frame, *_: timed(lambda: per_frame.stylize_tensor(frame), device),
+        "stage, dis medium (default)": lambda frame, *_: timed(lambda: stage.stylize_tensor(frame), device),
+        "stage, dis fast (live)": lambda frame, *_: timed(lambda: live.stylize_tensor(frame), device),
+        "stage, dis fast, compile=1": lambda frame, *_: timed(lambda: live_compiled.stylize_tensor(frame), device),
+        "stage, motion=none": lambda frame, *_: timed(lambda: per_frame.stylize_tensor(frame), device),
         "naive per-frame fp32 loop": naive_loop,
     }
     texture = make_texture(width, height, WARMUP + frames + 1)
@@ -175,6 +188,8 @@ def main() -> int:
     parser.add_argument("--preset", default="lite", choices=["lite", "full"])
     parser.add_argument("--style", help="style name or .safetensors path (default: an untrained generator)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="the stage's precision (auto: bf16 on CPUs with native bf16, fp16 on CUDA)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (the naive row keeps the default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args()
@@ -192,7 +207,7 @@ def main() -> int:
         style, label = resolve_style(args.style, args.preset, device, Path(tmp))
         for width, height in args.size or [(640, 360)]:
             samples, processing = bench_size(width, height, style, args.preset, args.frames, device,
-                                             default_threads)
+                                             default_threads, args.precision)
             for name, seconds in samples.items():
                 median = statistics.median(seconds)
                 p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) > 1 else median
@@ -216,9 +231,9 @@ def main() -> int:
     print(f"model: {label}")
     print(f"clip: synthetic texture moving {STEP[0]},{STEP[1]} px/frame; median of {args.frames} frames "
           f"after {WARMUP} warm-up, rows round-robin per frame")
-    print(f"{'size':>10} {'processing':>10}  {'row':28} {'median ms':>9} {'p90 ms':>7} {'fps':>7}")
+    print(f"{'size':>10} {'processing':>10}  {'row':30} {'median ms':>9} {'p90 ms':>7} {'fps':>7}")
     for r in results:
-        print(f"{r['size']:>10} {r['processing']:>10}  {r['row']:28} {r['median_ms']:9.2f} "
+        print(f"{r['size']:>10} {r['processing']:>10}  {r['row']:30} {r['median_ms']:9.2f} "
               f"{r['p90_ms']:7.2f} {r['fps']:7.1f}")
     return 0
 

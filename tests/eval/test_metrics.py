@@ -188,6 +188,19 @@ class TestWarpingError:
         assert result.stylized.per_pair == result.original.per_pair
         assert torch.get_num_threads() == threads  # held to one thread during the call only
 
+    def test_skip_cuts_leaves_out_the_pair_across_a_shot_change(self, tmp_path):
+        frames = moving_square(frames=12)
+        # a cut to another exposure: the flow still matches (DIS compares zero-mean patches), the colours do not
+        frames = frames[:6] + [(f // 2 + 120).astype(np.uint8) for f in frames[6:]]
+        original = write_video(tmp_path / "cut.mp4", frames)
+        styled = write_video(tmp_path / "cut_styled.mp4", [restyle(f) for f in frames])
+        whole = warping_error(original, styled)
+        skipped = warping_error(original, styled, skip_cuts=True)
+        assert whole.skipped_pairs == () and skipped.skipped_pairs == (5,)
+        kept = [v for i, v in enumerate(whole.stylized.per_pair) if i != 5]
+        assert skipped.stylized.ewarp == pytest.approx(np.mean(kept))
+        assert skipped.stylized.ewarp < whole.stylized.ewarp / 3  # the cut outweighed everything else
+
     def test_max_frames(self, clips):
         assert warping_error(clips["original"], clips["flicker"], max_frames=4).pairs == 3
 

@@ -16,6 +16,7 @@ from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.stage import StageContext
 from vidgan.models.stylizer import build_generator
 from vidgan.models.zoo import save_style
+from vidgan.stages.stylize import FLOW_PRESETS
 
 
 @pytest.fixture
@@ -82,6 +83,9 @@ def test_processing_scale_keeps_the_output_size(tiny_style):
     ("stylize=style=tiny:strength=2", r"strength must be in \[0, 1\]"),
     ("stylize=style=tiny:motion=telepathy", r"unknown motion backend 'telepathy'"),
     ("stylize=style=tiny:preset=huge", r"preset must be auto, lite or full"),
+    ("stylize=style=tiny:flow=slow", r"flow must be one of ultrafast, fast, medium"),
+    ("stylize=style=tiny:precision=int4", r"precision must be one of auto, fp32, bf16, fp16"),
+    ("stylize=style=tiny:precision=fp16", r"precision=fp16 needs CUDA"),
 ])
 def test_bad_options(tiny_style, chain, message):
     with pytest.raises(FilterOptionError, match=message):
@@ -103,3 +107,41 @@ def test_cli_stylizes_a_clip_and_keeps_frames_and_audio(tiny_style, tmp_path):
     assert media.audio_packets(out), "audio was dropped"
     source, styled = media.video_frames_rgb(clip), media.video_frames_rgb(out)
     assert abs(source[5].astype(int) - styled[5].astype(int)).mean() > 5  # it changed the pixels
+
+
+def test_flow_option_picks_the_dis_preset(tiny_style):
+    assert _stage("stylize=style=tiny:flow=fast").motion.preset == "fast"
+    assert _stage("stylize=style=tiny").motion.preset == "medium"
+
+
+def test_bf16_on_the_cpu_stays_within_a_grey_level_of_fp32(tiny_style):
+    frame = _texture(4)
+    exact = _stage("stylize=style=tiny:precision=fp32:motion=none").stylize_tensor(frame)
+    fast = _stage("stylize=style=tiny:precision=bf16:motion=none").stylize_tensor(frame)
+    assert not torch.equal(exact, fast)  # the bf16 path really ran
+    assert (exact - fast).abs().max() < 2 / 255
+
+
+def test_blend_matches_the_temporal_blend_op(tiny_style):
+    """The stage reuses the generator's warped input for the blend; the result is the op's."""
+    from vidgan import ops
+
+    stage = _stage("stylize=style=tiny:temporal=0.7:precision=fp32")
+    first, second = _texture(5), _texture(5, shift=2)
+    previous = stage.stylize_tensor(first)
+    out = stage.stylize_tensor(second)
+    probe = _stage("stylize=style=tiny:temporal=0:precision=fp32")
+    probe.stylize_tensor(first)
+    unblended = probe.stylize_tensor(second)
+    dis_preset, short_side = FLOW_PRESETS["medium"]
+    estimate = probe.motion.__class__(preset=dis_preset, max_short_side=short_side).estimate(first, second)
+    _, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
+    expected = ops.temporal_blend(unblended, previous, estimate.flow_cur_to_prev, estimate.confidence * inside, 0.7)
+    assert torch.allclose(out, expected.clamp(0, 1), atol=1e-5)
+
+
+def test_compiled_generator_matches_eager(tiny_style):
+    frame = _texture(6)
+    eager = _stage("stylize=style=tiny:motion=none:precision=fp32").stylize_tensor(frame)
+    compiled = _stage("stylize=style=tiny:motion=none:precision=fp32:compile=1").stylize_tensor(frame)
+    assert torch.allclose(eager, compiled, atol=1e-4)

@@ -73,6 +73,8 @@ def _temporal_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare only the first N frames of each")
     parser.add_argument("--flow-preset", choices=_DIS_PRESETS, default="medium",
                         help="OpenCV DIS optical-flow preset (default medium)")
+    parser.add_argument("--skip-cuts", action="store_true",
+                        help="leave pairs across a shot change of the original out of the means")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
 
@@ -88,6 +90,9 @@ def format_temporal(report) -> str:
         f"{100 * report.valid_fraction:.1f}% of pixels valid",
         f"  stylized  {report.stylized_path}",
     ]
+    if report.skipped_pairs:
+        lines.append(f"  note: {len(report.skipped_pairs)} pair(s) across shot changes left out "
+                     f"(pairs {', '.join(map(str, report.skipped_pairs))})")
     if report.resized:
         lines.append(f"  note: stylized frames are {report.stylized_size[0]}x{report.stylized_size[1]}; "
                      f"resized to {width}x{height} before comparing")
@@ -113,7 +118,8 @@ def format_temporal(report) -> str:
 def _run_temporal(args: argparse.Namespace) -> int:
     from vidgan.eval.metrics import warping_error
 
-    report = warping_error(args.original, args.stylized, max_frames=args.max_frames, preset=args.flow_preset)
+    report = warping_error(args.original, args.stylized, max_frames=args.max_frames, preset=args.flow_preset,
+                           skip_cuts=args.skip_cuts)
     print(json.dumps(report.to_dict()) if args.json else format_temporal(report))
     return 0
 

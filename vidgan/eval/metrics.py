@@ -185,6 +185,10 @@ GOAL_RATIO = 3.0
 PAIRS_PER_BATCH = 8
 #: Frames read ahead of the scoring while their flows are computed in a worker thread.
 FLOW_LOOKAHEAD = 4
+#: A pair whose original E_t is this many times the median pair's (and above CUT_FLOOR) is a shot
+#: change: the flow across it means nothing, so ``skip_cuts`` leaves it out of both means.
+CUT_FACTOR = 20.0
+CUT_FLOOR = 0.005
 
 
 def valid_mask(flow_bw: torch.Tensor, flow_fw: torch.Tensor) -> torch.Tensor:
@@ -420,6 +424,8 @@ class TemporalReport:
     stylized: WarpError
     original: WarpError
     seconds: float
+    skipped_pairs: tuple[int, ...] = ()
+    """Indices of pairs left out as shot changes (``skip_cuts``); empty otherwise."""
 
     @property
     def pairs(self) -> int:
@@ -450,6 +456,7 @@ class TemporalReport:
             "valid_fraction": self.valid_fraction,
             "stylized_ewarp": self.stylized.to_dict(per_pair=per_pair),
             "original_ewarp": self.original.to_dict(per_pair=per_pair),
+            "skipped_pairs": list(self.skipped_pairs),
             "ratio": self.ratio,
             "goal_ratio": GOAL_RATIO,
             "meets_goal": self.meets_goal,
@@ -468,6 +475,18 @@ def _resized(frames: Iterator[np.ndarray], size: tuple[int, int]) -> Iterator[np
         yield cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
+def cut_pairs(original: WarpError) -> tuple[int, ...]:
+    """Pairs whose original error marks a shot change (see :data:`CUT_FACTOR`)."""
+    values = np.asarray(original.per_pair)
+    threshold = max(CUT_FLOOR, CUT_FACTOR * float(np.median(values)))
+    return tuple(int(i) for i in np.flatnonzero(values > threshold))
+
+
+def _without(error: WarpError, skipped: tuple[int, ...]) -> WarpError:
+    kept = [v for i, v in enumerate(error.per_pair) if i not in set(skipped)]
+    return WarpError(float(np.mean(kept)), tuple(kept)) if kept else error
+
+
 def _first(frames: Iterator[np.ndarray], path: str | Path) -> np.ndarray:
     first = next(frames, None)
     if first is None:
@@ -481,13 +500,16 @@ def warping_error(
     *,
     max_frames: int | None = None,
     preset: DisPreset = "medium",
+    skip_cuts: bool = False,
 ) -> TemporalReport:
     """E_warp of a stylized video against its original, and of the original against itself.
 
     Both inputs are videos, image sequences or frame folders with the same frame count (the first
     ``max_frames`` of each with ``max_frames``). Flow and occlusions always come from the original at
     its own size; stylized frames of another size but the same aspect ratio (within 2 %) are resized
-    to it (area filter when shrinking, bilinear when enlarging), and the report says so.
+    to it (area filter when shrinking, bilinear when enlarging), and the report says so. With
+    ``skip_cuts``, pairs across a shot change of the original (:func:`cut_pairs`) are left out of
+    both means: one such pair can outweigh a hundred ordinary ones.
     """
     started = time.perf_counter()
     originals = iter_frames(original, max_frames=max_frames)
@@ -513,10 +535,12 @@ def warping_error(
     finally:
         originals.close()
         stylizeds.close()
+    skipped = cut_pairs(result.original) if skip_cuts else ()
     return TemporalReport(
         original_path=str(original), stylized_path=str(stylized), frames=result.frames, size=size,
         stylized_size=stylized_size, resized=resized, preset=preset, valid_fraction=result.valid_fraction,
-        stylized=result.stylized, original=result.original, seconds=time.perf_counter() - started,
+        stylized=_without(result.stylized, skipped), original=_without(result.original, skipped),
+        seconds=time.perf_counter() - started, skipped_pairs=skipped,
     )
 
 

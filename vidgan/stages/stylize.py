@@ -24,6 +24,30 @@ if TYPE_CHECKING:
 # pure libavfilter chains start without it.
 
 DEFAULT_SCALE = {"lite": 360, "full": 720}
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: motion=dis quality -> (OpenCV DIS preset, short side DIS works at). How closely the flow follows
+#: the motion decides how much flicker the blend can remove: on a real 720p close-up the warping
+#: error with ``medium`` is under half of per-frame stylization's, with ``fast`` 0.9 of it, which
+#: saves ~15 ms a frame at 640x360 on a 2-core CPU for live use (docs/benchmarks.md).
+FLOW_PRESETS: dict[str, tuple[str, int]] = {"ultrafast": ("ultrafast", 180), "fast": ("fast", 180),
+                                             "medium": ("medium", 240)}
+
+
+def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
+    """The dtype the generator runs in: ``auto`` is fp16 on CUDA and fp32 on the CPU.
+
+    bf16 on the CPU (autocast) is selectable, but on a 2-core Xeon with AMX it ran the lite model
+    no faster than fp32 at 640x360 (34 ms both): at this size the work is memory-bound.
+    """
+    import torch
+
+    if requested == "fp32":
+        return torch.float32
+    if device.type == "cuda":
+        return torch.bfloat16 if requested == "bf16" else torch.float16
+    if requested == "fp16":
+        raise FilterOptionError("stylize: precision=fp16 needs CUDA; on the CPU use fp32 or bf16")
+    return torch.bfloat16 if requested == "bf16" else torch.float32
 
 
 @register_filter("stylize")
@@ -34,10 +58,13 @@ class StylizeStage(Stage):
     class Options:
         style: str = field(default="van_gogh", metadata={"help": "style name (vidgan styles) or .safetensors path"})
         strength: float = field(default=1.0, metadata={"help": "0..1 mix of stylized over original"})
-        temporal: float = field(default=0.5, metadata={"help": "0..1 weight of the motion-compensated blend"})
+        temporal: float = field(default=0.8, metadata={"help": "0..1 weight of the motion-compensated blend"})
         motion: str = field(default="dis", metadata={"help": "motion backend: dis, none"})
+        flow: str = field(default="medium", metadata={"help": "motion=dis quality: fast (live) or medium"})
         scale: int = field(default=0, metadata={"help": "processing short side in px (0: preset default)"})
         preset: str = field(default="auto", metadata={"help": "auto (full on CUDA), lite or full"})
+        precision: str = field(default="auto", metadata={"help": "auto, fp32, bf16 (CPU) or fp16 (CUDA)"})
+        compile: bool = field(default=False, metadata={"help": "torch.compile the generator (slow first frame)"})
 
         def __post_init__(self) -> None:
             if not 0.0 <= self.strength <= 1.0:
@@ -48,6 +75,10 @@ class StylizeStage(Stage):
                 raise ValueError(f"scale (processing short side in pixels) must be >= 0; got {self.scale}")
             if self.preset not in ("auto", "lite", "full"):
                 raise ValueError(f"preset must be auto, lite or full; got {self.preset!r}")
+            if self.precision not in PRECISIONS:
+                raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+            if self.flow not in FLOW_PRESETS:
+                raise ValueError(f"flow must be one of {', '.join(FLOW_PRESETS)}; got {self.flow!r}")
 
     def __init__(self, options: Options, context: StageContext) -> None:
         from vidgan.models.motion import get_motion
@@ -61,13 +92,23 @@ class StylizeStage(Stage):
         entry = find_style(options.style, options.preset, prefer_full=self.device.type == "cuda")
         self.preset = entry.preset
         self.model = load_generator(entry, self.device)
-        self.half = self.device.type == "cuda"
-        if self.half:
-            self.model = self.model.half()
+        self.dtype = resolve_precision(options.precision, self.device)
+        if self.device.type == "cuda":
+            self.model = self.model.to(self.dtype)
         # channels-last on the CPU too: oneDNN's convolutions run about 1.6x faster in it (lite, 640x360)
         self.model = self.model.to(memory_format=torch.channels_last)
+        self._forward = self.model
+        if options.compile:
+            # Inductor fuses the activations and the logit-space head into the convolutions' loops:
+            # lite at 640x360 on 2 CPU cores 37 -> 30 ms, after ~30 s compiling on the first frame
+            # (and again for each new frame size).
+            self._forward = torch.compile(self.model, dynamic=False)
         try:
-            self.motion = get_motion(options.motion)
+            flow_options: dict[str, object] = {}
+            if options.motion == "dis":
+                dis_preset, short_side = FLOW_PRESETS[options.flow]
+                flow_options = {"preset": dis_preset, "max_short_side": short_side}
+            self.motion = get_motion(options.motion, **flow_options)
         except VidganError as exc:
             raise FilterOptionError(f"stylize: {exc}") from None
         self.scene_cuts = SceneCutDetector()
@@ -77,7 +118,8 @@ class StylizeStage(Stage):
 
     def describe(self) -> str:
         o = self.options
-        return f"stylize({o.style}, {self.preset}, motion={o.motion}, scale={self.short_side})"
+        flow = f"/{o.flow}" if o.motion == "dis" else ""
+        return f"stylize({o.style}, {self.preset}, motion={o.motion}{flow}, scale={self.short_side})"
 
     def _to_processing(self, image: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
@@ -118,17 +160,23 @@ class StylizeStage(Stage):
         elif self._previous_input is not None:
             self.motion.reset()
         net_in = (small, warped, confidence)
-        if self.half:
-            net_in = tuple(None if t is None else t.half().contiguous(memory_format=torch.channels_last) for t in net_in)
+        if self.device.type == "cuda" and self.dtype != torch.float32:
+            net_in = tuple(
+                None if t is None else t.to(self.dtype).contiguous(memory_format=torch.channels_last) for t in net_in
+            )
         try:
-            styled = self.model(*net_in).float().contiguous()
+            # On the CPU the weights stay fp32 and autocast runs the convolutions in bf16 (oneDNN).
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device.type == "cpu" and self.dtype == torch.bfloat16):
+                styled = self._forward(*net_in).float().contiguous()
         except torch.cuda.OutOfMemoryError:
             raise VidganError(
                 f"CUDA out of memory stylizing {small.shape[-1]}x{small.shape[-2]} with the {self.preset} model; "
                 "lower the processing size (stylize=scale=480) or use preset=lite"
             ) from None
         if warped is not None and self.options.temporal > 0:
-            styled = ops.temporal_blend(styled, self._previous_output, flow, confidence, self.options.temporal)
+            # Same result as ops.temporal_blend, reusing the warp made for the generator's input.
+            weight = (confidence * self.options.temporal).clamp_(0.0, 1.0)
+            styled = torch.lerp(styled, warped, weight)
         self._previous_input, self._previous_output = small, styled
         if styled.shape[-2:] != image.shape[-2:]:
             styled = F.interpolate(styled, size=image.shape[-2:], mode="bilinear", align_corners=False)
