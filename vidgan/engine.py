@@ -216,7 +216,8 @@ def transcode(
     source = VideoSource(str(src), device=device, input_format=input_format, framerate=input_fps)
     try:
         pipeline.set_input_rate(source.info.frame_rate)
-        sink = VideoSink(str(dst), encode or EncodeOptions(), source, overwrite=overwrite)
+        sink = VideoSink(str(dst), encode or EncodeOptions(), source, overwrite=overwrite,
+                         frame_rate=pipeline.output_rate)
     except BaseException:
         source.close()
         raise

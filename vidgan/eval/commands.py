@@ -40,7 +40,7 @@ def register_eval_command(name: str, command: EvalCommand) -> EvalCommand:
 def add_eval_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``eval`` and one sub-command per registered metric to the ``vidgan`` sub-parsers."""
     parser = subparsers.add_parser(
-        "eval", help="measure stylized video: temporal consistency (E_warp), style distance (SWD)",
+        "eval", help="measure quality: temporal consistency (E_warp), style distance (SWD), interpolation",
         description="Quality metrics for stylized video; see docs/eval.md for the definitions.",
     )
     metrics = parser.add_subparsers(dest="metric", required=True, metavar="METRIC", parser_class=type(parser))
@@ -187,4 +187,44 @@ register_eval_command("style", EvalCommand(
                 "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT.",
     add_arguments=_style_arguments,
     run=_run_style,
+))
+
+
+# -- vidgan eval interp -------------------------------------------------------------------------
+def _interp_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", metavar="DIR", help="one folder per sequence: frame0/1/2.png (1 = ground truth) "
+                                                    "or frame10.png, frame11.png and frame10i11.png")
+    parser.add_argument("--model", default="dis", help="interpolation model (default dis)")
+    parser.add_argument("--scale", type=_positive_int, default=360, metavar="PX",
+                        help="short side motion is estimated at (default 360)")
+    parser.add_argument("--save-dir", metavar="OUT", help="write each interpolated frame as OUT/<seq>.png")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_interp(report) -> str:
+    """The ``vidgan eval interp`` table for a :class:`~vidgan.eval.interp.InterpReport`."""
+    width = max(12, *(len(s.name) for s in report.scores))
+    lines = [f"Frame interpolation, model {report.model!r}, on {report.data}: PSNR (RGB uint8, whole image), "
+             "SSIM (scikit-image defaults: 7x7 uniform window, RGB mean)", "",
+             f"  {'sequence':<{width}}{'PSNR dB':>10}{'SSIM':>9}{'ms':>9}"]
+    for s in report.scores:
+        lines.append(f"  {s.name:<{width}}{s.psnr:>10.2f}{s.ssim:>9.4f}{s.ms:>9.1f}")
+    lines.append(f"  {'mean':<{width}}{report.mean_psnr:>10.2f}{report.mean_ssim:>9.4f}{report.mean_ms:>9.1f}")
+    return "\n".join(lines)
+
+
+def _run_interp(args: argparse.Namespace) -> int:
+    from vidgan.eval.interp import evaluate
+
+    report = evaluate(args.data, args.model, save_dir=args.save_dir, scale=args.scale)
+    print(json.dumps(report.to_dict()) if args.json else format_interp(report))
+    return 0
+
+
+register_eval_command("interp", EvalCommand(
+    help="frame interpolation PSNR/SSIM/ms on triplet folders",
+    description="Interpolates the middle frame of each sequence folder in DIR and scores it against the "
+                "ground truth: PSNR over RGB uint8, SSIM as scikit-image's defaults, ms per frame.",
+    add_arguments=_interp_arguments,
+    run=_run_interp,
 ))

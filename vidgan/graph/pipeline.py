@@ -22,6 +22,8 @@ class Pipeline:
 
     def __init__(self, stages: list[Stage]) -> None:
         self.stages = stages
+        self.output_rate: Fraction | None = None
+        """Nominal rate of what the pipeline emits; known after :meth:`set_input_rate`."""
 
     @classmethod
     def from_chain(cls, chain: str, context: StageContext | None = None) -> Pipeline:
@@ -48,6 +50,8 @@ class Pipeline:
         """Pass the input's nominal rate to the stages; the pipeline can be built before the input is open."""
         for stage in self.stages:
             stage.set_input_rate(frame_rate)
+            frame_rate = stage.output_rate(frame_rate)
+        self.output_rate = frame_rate
 
     @property
     def one_to_one(self) -> bool:

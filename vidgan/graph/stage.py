@@ -40,5 +40,10 @@ class Stage:
     def set_input_rate(self, frame_rate: Fraction | None) -> None:
         """Told the input's nominal frame rate once it is known; stages that need it override this."""
 
+    def output_rate(self, input_rate: Fraction | None) -> Fraction | None:
+        """The nominal frame rate this stage emits for an input at ``input_rate`` (the same, unless it
+        adds or drops frames); the encoder's stream rate comes from the last stage's."""
+        return input_rate
+
     def describe(self) -> str:
         return type(self).__name__

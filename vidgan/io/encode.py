@@ -83,9 +83,12 @@ class VideoSink:
         source: VideoSource,
         *,
         overwrite: bool = False,
+        frame_rate: Fraction | None = None,
     ) -> None:
         self.options = options
         self.source = source
+        self.frame_rate = frame_rate or source.info.frame_rate
+        """The video stream's nominal rate: the pipeline's output rate (an interpolator raises it)."""
         self.frames_written = 0
         self.frames_dropped = 0
         self._pending: deque[av.Packet] = deque()
@@ -129,14 +132,13 @@ class VideoSink:
                 "width and height must be even for chroma-subsampled formats; "
                 "add -vf 'scale=trunc(iw/2)*2:trunc(ih/2)*2' or use -pix_fmt yuv444p"
             )
-        info = self.source.info
-        stream = self.container.add_stream(self._codec.name, rate=info.frame_rate or 25)
+        stream = self.container.add_stream(self._codec.name, rate=self.frame_rate or 25)
         ctx = stream.codec_context
         ctx.width, ctx.height, ctx.pix_fmt = width, height, self._pix_fmt
         ctx.time_base = frame.time_base
         stream.time_base = frame.time_base
-        if info.frame_rate:
-            ctx.framerate = info.frame_rate
+        if self.frame_rate:
+            ctx.framerate = self.frame_rate
         color = frame.color
         ctx.color_primaries, ctx.color_trc = color.primaries, color.trc
         ctx.colorspace, ctx.color_range = color.colorspace, color.color_range

@@ -1,3 +1,3 @@
 """vidgan's own filters (the names a ``-vf`` chain can use); importing registers them."""
 
-from vidgan.stages import null, stylize  # noqa: F401
+from vidgan.stages import interpolate, null, stylize  # noqa: F401

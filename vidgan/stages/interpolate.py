@@ -1,0 +1,199 @@
+"""``interpolate``: new frames between the real ones, timed from the input's own timestamps.
+
+Two ways to ask: ``factor=N`` puts N-1 frames evenly between each pair of input frames (at their
+actual timestamps, so a variable-rate input stays variable and in sync: N(F-1)+1 frames from F),
+and ``fps=R`` gives a constant R frames per second, each output frame synthesised at its exact
+time between the two input frames around it (variable-rate in, constant-rate out, audio in sync).
+A scene cut between two frames repeats the earlier frame instead of morphing across the cut.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from vidgan.errors import FilterOptionError, VidganError
+from vidgan.frame import Frame
+from vidgan.graph.registry import register_filter
+from vidgan.graph.stage import Stage, StageContext
+
+if TYPE_CHECKING:
+    import torch
+
+
+class InterpolateError(VidganError):
+    """Input the interpolator cannot work on (one frame, a size change mid-stream, no timestamps)."""
+
+
+@register_filter("interpolate")
+class InterpolateStage(Stage):
+    """Interpolate frames (flow-based) to a higher frame rate, by factor or to a target fps."""
+
+    one_to_one = False
+
+    @dataclass(frozen=True)
+    class Options:
+        factor: int = field(default=2, metadata={"help": "output frames per input frame (ignored with fps)"})
+        fps: str = field(default="", metadata={"help": "constant output rate, e.g. 60 or 60000/1001"})
+        model: str = field(default="dis", metadata={"help": "interpolation model: dis"})
+        scale: int = field(default=360, metadata={"help": "short side in px that motion is estimated at"})
+        scene: bool = field(default=True, metadata={"help": "repeat frames across scene cuts instead of morphing"})
+
+        def __post_init__(self) -> None:
+            if self.factor < 2:
+                raise ValueError(f"factor must be >= 2 (2 doubles the frame rate); got {self.factor}")
+            if self.fps:
+                rate = _parse_rate(self.fps)
+                if rate is None or rate <= 0:
+                    raise ValueError(f"fps must be a positive number or ratio like 60000/1001; got {self.fps!r}")
+            if self.scale < 32:
+                raise ValueError(f"scale (short side for motion, px) must be >= 32; got {self.scale}")
+
+    def __init__(self, options: Options, context: StageContext) -> None:
+        from vidgan.models.interp import get_interpolator
+        from vidgan.models.scenecut import SceneCutDetector
+
+        import torch
+
+        self.options = options
+        self.device = torch.device(context.device)
+        try:
+            self.model = get_interpolator(options.model, max_short_side=options.scale)
+        except VidganError as exc:
+            raise FilterOptionError(f"interpolate: {exc}") from None
+        self.rate = _parse_rate(options.fps) if options.fps else None
+        self.scene_cuts = SceneCutDetector() if options.scene else None
+        self._input_rate: Fraction | None = None
+        self._previous: tuple[Frame, torch.Tensor, Fraction] | None = None
+        self._frames_in = 0
+        self._next_index = 0  # fps mode: index of the next output frame on the grid
+        self._grid_start: int | None = None  # fps mode: grid index of the first frame's time
+
+    def describe(self) -> str:
+        how = f"fps={self.options.fps}" if self.rate else f"factor={self.options.factor}"
+        return f"interpolate({how}, model={self.options.model}, scale={self.options.scale})"
+
+    def set_input_rate(self, frame_rate: Fraction | None) -> None:
+        self._input_rate = frame_rate
+        if self.rate is not None and frame_rate and self.rate < frame_rate:
+            raise FilterOptionError(
+                f"interpolate: fps={self.options.fps} is below the input's {float(frame_rate):g} fps; "
+                f"interpolation only adds frames (to drop frames use -vf fps={self.options.fps})"
+            )
+
+    def output_rate(self, input_rate: Fraction | None) -> Fraction | None:
+        if self.rate is not None:
+            return self.rate
+        return None if input_rate is None else input_rate * self.options.factor
+
+    # -- timing ----------------------------------------------------------------------------------
+    def _time(self, frame: Frame) -> Fraction:
+        if frame.pts is None:  # no timestamps: the nominal rate, or 25 fps
+            return Fraction(self._frames_in) / (self._input_rate or 25)
+        return frame.pts * frame.time_base
+
+    def process(self, frame: Frame) -> list[Frame]:
+        import torch
+
+        tensor = frame.to_tensor(self.device)
+        when = self._time(frame)
+        self._frames_in += 1
+        cut = False
+        if self.scene_cuts is not None:
+            cut = self.scene_cuts.is_cut(tensor)
+        previous, self._previous = self._previous, (frame, tensor, when)
+        if previous is None:
+            return self._first(frame, when)
+        frame0, tensor0, time0 = previous
+        if tensor.shape != tensor0.shape:
+            raise InterpolateError(
+                f"interpolate: the frame size changed from {tensor0.shape[-1]}x{tensor0.shape[-2]} to "
+                f"{tensor.shape[-1]}x{tensor.shape[-2]} at {float(when):.3f} s; add -vf scale=W:H before it"
+            )
+        if when <= time0:
+            raise InterpolateError(
+                f"interpolate: timestamps go backwards or repeat at {float(when):.3f} s; "
+                "remux the input or use fps= to resample it"
+            )
+        with torch.no_grad():
+            if self.rate is None:
+                return self._between_by_factor(frame0, tensor0, frame, tensor, cut)
+            return self._between_on_grid(frame0, tensor0, time0, tensor, when, cut)
+
+    def flush(self) -> list[Frame]:
+        if self._frames_in == 1:
+            raise InterpolateError("interpolate: the input has a single frame; there is nothing to interpolate between")
+        if self._previous is None or self.rate is None:
+            return []
+        # fps mode: the last input frame holds for one input frame's duration (one output frame's
+        # when the input's rate is unknown), as it did in the input
+        frame, tensor, when = self._previous
+        end = when + 1 / (self._input_rate or self.rate)
+        out = []
+        while self._grid_time(self._next_index) < end:
+            out.append(self._emit_grid(frame, tensor))
+        return out
+
+    def _first(self, frame: Frame, when: Fraction) -> list[Frame]:
+        if self.rate is None:
+            factor = self.options.factor
+            pts = None if frame.pts is None else frame.pts * factor
+            return [frame.with_timing(pts, frame.time_base / factor)]
+        self._grid_start = math.ceil(when * self.rate)
+        self._next_index = 0
+        return []  # emitted on the grid once the next frame (or the end) arrives
+
+    def _between_by_factor(self, frame0: Frame, tensor0: torch.Tensor, frame1: Frame, tensor1: torch.Tensor,
+                           cut: bool) -> list[Frame]:
+        factor = self.options.factor
+        time_base = frame1.time_base / factor
+        if frame0.pts is None or frame1.pts is None:
+            stamps: list[int | None] = [None] * factor
+        else:
+            if frame0.time_base != frame1.time_base:
+                raise InterpolateError("interpolate: the time base changed mid-stream")
+            span = frame1.pts - frame0.pts
+            stamps = [frame0.pts * factor + k * span for k in range(1, factor + 1)]
+        pair = None if cut else self.model.prepare(tensor0, tensor1)
+        out: list[Frame] = []
+        for k in range(1, factor):
+            image = tensor0 if pair is None else self.model.synthesize(pair, k / factor)
+            out.append(frame1.with_tensor(image).with_timing(stamps[k - 1], time_base))
+        out.append(frame1.with_timing(stamps[-1], time_base))
+        return out
+
+    def _grid_time(self, index: int) -> Fraction:
+        assert self._grid_start is not None and self.rate is not None
+        return (self._grid_start + index) / self.rate
+
+    def _emit_grid(self, like: Frame, image: torch.Tensor) -> Frame:
+        assert self._grid_start is not None and self.rate is not None
+        pts = self._grid_start + self._next_index
+        self._next_index += 1
+        return like.with_tensor(image).with_timing(pts, 1 / self.rate)
+
+    def _between_on_grid(self, frame0: Frame, tensor0: torch.Tensor, time0: Fraction, tensor1: torch.Tensor,
+                         time1: Fraction, cut: bool) -> list[Frame]:
+        out: list[Frame] = []
+        pair = None
+        while self._grid_time(self._next_index) < time1:
+            when = self._grid_time(self._next_index)
+            t = float((when - time0) / (time1 - time0))
+            if t <= 0.0 or cut:
+                image = tensor0
+            else:
+                if pair is None:
+                    pair = self.model.prepare(tensor0, tensor1)
+                image = self.model.synthesize(pair, t)
+            out.append(self._emit_grid(frame0, image))
+        return out
+
+
+def _parse_rate(text: str) -> Fraction | None:
+    try:
+        rate = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return rate.limit_denominator(1_000_000)
