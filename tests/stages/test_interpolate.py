@@ -145,3 +145,28 @@ def test_cli_doubles_the_rate_and_keeps_the_audio(tmp_path):
     assert all(b > a for a, b in zip(times, times[1:]))
     assert times[-1] == pytest.approx(media.video_times(clip)[-1], abs=1e-3)
     assert media.audio_packets(out), "audio was dropped"
+
+
+def test_dedupe_turns_animation_on_twos_into_smooth_motion():
+    scene = _scene(8)
+    drawings = [_view(scene, 4 * i) for i in range(5)]
+    frames = [_frame(drawings[i // 2], 40 * i) for i in range(10)]  # each drawing held for two frames
+    plain = _run(_stage("interpolate=fps=25"), frames)
+    deduped_stage = _stage("interpolate=fps=25:dedupe=0.004")
+    deduped = _run(deduped_stage, frames)
+    assert deduped_stage.dropped == 5
+    assert len(plain) == len(deduped) == 10  # same constant-rate grid, same duration
+
+    def repeats(out):
+        return sum(torch.equal(a.to_tensor(), b.to_tensor()) for a, b in zip(out, out[1:]))
+
+    assert repeats(plain) == 5
+    assert repeats(deduped[:-2]) == 0  # in-between drawings now; the last drawing holds at the end
+    # the frame between two drawings sits halfway between them
+    middle = deduped[1].to_tensor()
+    assert _psnr(middle, _view(scene, 2)) > _psnr(drawings[0], _view(scene, 2)) + 6
+
+
+def test_dedupe_needs_a_constant_output_rate():
+    with pytest.raises(FilterOptionError, match=r"dedupe needs fps"):
+        _stage("interpolate=dedupe=0.004")

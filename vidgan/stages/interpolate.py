@@ -40,6 +40,9 @@ class InterpolateStage(Stage):
         model: str = field(default="dis", metadata={"help": "interpolation model: dis"})
         scale: int = field(default=360, metadata={"help": "short side in px that motion is estimated at"})
         scene: bool = field(default=True, metadata={"help": "repeat frames across scene cuts instead of morphing"})
+        dedupe: float = field(default=0.0, metadata={
+            "help": "drop repeated frames (animation) before interpolating: mean luma change below this "
+                    "counts as a repeat, e.g. 0.004; needs fps"})
 
         def __post_init__(self) -> None:
             if self.factor < 2:
@@ -50,6 +53,11 @@ class InterpolateStage(Stage):
                     raise ValueError(f"fps must be a positive number or ratio like 60000/1001; got {self.fps!r}")
             if self.scale < 32:
                 raise ValueError(f"scale (short side for motion, px) must be >= 32; got {self.scale}")
+            if not 0.0 <= self.dedupe < 1.0:
+                raise ValueError(f"dedupe must be in [0, 1) (0: off); got {self.dedupe}")
+            if self.dedupe and not self.fps:
+                raise ValueError("dedupe needs fps=R: without repeats the frames are unevenly spaced, "
+                                 "and only a constant output rate fills the gaps evenly")
 
     def __init__(self, options: Options, context: StageContext) -> None:
         from vidgan.models.interp import get_interpolator
@@ -68,6 +76,9 @@ class InterpolateStage(Stage):
         self._input_rate: Fraction | None = None
         self._previous: tuple[Frame, torch.Tensor, Fraction] | None = None
         self._frames_in = 0
+        self._last_time: Fraction | None = None  # of the last input frame, kept or dropped
+        self._thumbnail = None  # dedupe: luma thumbnail of the last kept frame
+        self.dropped = 0  # dedupe: repeated frames left out
         self._next_index = 0  # fps mode: index of the next output frame on the grid
         self._grid_start: int | None = None  # fps mode: grid index of the first frame's time
 
@@ -100,6 +111,15 @@ class InterpolateStage(Stage):
         tensor = frame.to_tensor(self.device)
         when = self._time(frame)
         self._frames_in += 1
+        if self._last_time is not None and when <= self._last_time:
+            raise InterpolateError(
+                f"interpolate: timestamps go backwards or repeat at {float(when):.3f} s; "
+                "remux the input or use fps= to resample it"
+            )
+        self._last_time = when
+        if self.options.dedupe and self._is_repeat(tensor):
+            self.dropped += 1
+            return []
         cut = False
         if self.scene_cuts is not None:
             cut = self.scene_cuts.is_cut(tensor)
@@ -111,11 +131,6 @@ class InterpolateStage(Stage):
             raise InterpolateError(
                 f"interpolate: the frame size changed from {tensor0.shape[-1]}x{tensor0.shape[-2]} to "
                 f"{tensor.shape[-1]}x{tensor.shape[-2]} at {float(when):.3f} s; add -vf scale=W:H before it"
-            )
-        if when <= time0:
-            raise InterpolateError(
-                f"interpolate: timestamps go backwards or repeat at {float(when):.3f} s; "
-                "remux the input or use fps= to resample it"
             )
         with torch.no_grad():
             if self.rate is None:
@@ -129,12 +144,30 @@ class InterpolateStage(Stage):
             return []
         # fps mode: the last input frame holds for one input frame's duration (one output frame's
         # when the input's rate is unknown), as it did in the input
-        frame, tensor, when = self._previous
-        end = when + 1 / (self._input_rate or self.rate)
+        frame, tensor, _ = self._previous
+        assert self._last_time is not None
+        end = self._last_time + 1 / (self._input_rate or self.rate)
         out = []
         while self._grid_time(self._next_index) < end:
             out.append(self._emit_grid(frame, tensor))
         return out
+
+    def _is_repeat(self, tensor: torch.Tensor) -> bool:
+        """Whether ``tensor`` repeats the last kept frame (mean luma change on a 64 px thumbnail)."""
+        import numpy as np
+
+        from vidgan.models.motion import downscaled_luma
+
+        height, width = tensor.shape[-2:]
+        factor = min(1.0, 64 / min(height, width))
+        thumbnail = downscaled_luma(tensor, (max(1, round(height * factor)), max(1, round(width * factor))))
+        previous, self._thumbnail = self._thumbnail, thumbnail
+        if previous is None or previous.shape != thumbnail.shape:
+            return False
+        if float(np.mean(np.abs(thumbnail - previous))) < self.options.dedupe:
+            self._thumbnail = previous  # compare the next frame with the kept one, not the repeat
+            return True
+        return False
 
     def _first(self, frame: Frame, when: Fraction) -> list[Frame]:
         if self.rate is None:
