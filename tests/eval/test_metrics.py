@@ -352,7 +352,7 @@ def run_cli(argv: list[str]) -> int:
 
 class TestCommands:
     def test_registry(self):
-        assert list(commands.EVAL_COMMANDS) == ["temporal", "style"]
+        assert list(commands.EVAL_COMMANDS) == ["temporal", "style", "interp"]
         with pytest.raises(ValueError, match="already registered"):
             commands.register_eval_command("temporal", commands.EVAL_COMMANDS["temporal"])
 
