@@ -19,12 +19,14 @@ class DiscriminatorConfig:
     width: int = 64
     layers: int = 3  # strided layers; 3 gives 70x70 patches
     scales: int = 1  # >1: the same PatchGAN also judges 2x, 4x... downscaled copies (multi-scale)
+    in_channels: int = 3  # 9 for an interpolated frame judged with its two neighbours
 
 
 class PatchDiscriminator(nn.Module):
-    def __init__(self, width: int = 64, layers: int = 3) -> None:
+    def __init__(self, width: int = 64, layers: int = 3, in_channels: int = 3) -> None:
         super().__init__()
-        blocks: list[nn.Module] = [spectral_norm(nn.Conv2d(3, width, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
+        blocks: list[nn.Module] = [spectral_norm(nn.Conv2d(in_channels, width, 4, 2, 1)),
+                                   nn.LeakyReLU(0.2, inplace=True)]
         channels = width
         for index in range(1, layers + 1):
             out = width * min(2**index, 8)
@@ -44,7 +46,8 @@ class MultiScaleDiscriminator(nn.Module):
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
         self.config = config
-        self.heads = nn.ModuleList(PatchDiscriminator(config.width, config.layers) for _ in range(config.scales))
+        self.heads = nn.ModuleList(PatchDiscriminator(config.width, config.layers, config.in_channels)
+                                   for _ in range(config.scales))
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         scores = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import cv2
@@ -23,8 +24,8 @@ from vidgan import ops
 from vidgan.errors import VidganError, did_you_mean
 from vidgan.models.motion import DIS_MIN_SHORT_SIDE, downscaled_luma
 
-__all__ = ["DisInterpolator", "Interpolator", "UnknownInterpolatorError", "get_interpolator",
-           "interpolator_names", "register_interpolator"]
+__all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
+           "interpolator_names", "learned_weights", "register_interpolator"]
 
 
 class UnknownInterpolatorError(VidganError, LookupError):
@@ -66,7 +67,12 @@ def interpolator_names() -> list[str]:
 
 
 def get_interpolator(name: str, **options: object) -> Interpolator:
-    """A new model ``name`` built with ``options``."""
+    """A new model ``name`` (or trained weights: a ``.safetensors`` path) built with ``options``."""
+    if name.endswith(".safetensors"):
+        path = Path(name)
+        if not path.is_file():
+            raise VidganError(f"interpolation weights {path} do not exist")
+        return LearnedInterpolator(weights=path, **options)  # type: ignore[arg-type]
     factory = _MODELS.get(name)
     if factory is None:
         names = interpolator_names()
@@ -155,3 +161,82 @@ class DisInterpolator(Interpolator):
         blended = (weight0 * warped0 + weight1 * warped1) / total.clamp_min(1e-6)
         fallback = (1 - t) * pair.frame0 + t * pair.frame1
         return torch.where(total > 1e-6, blended, fallback).clamp_(0.0, 1.0)
+
+
+def learned_weights(preset: str) -> Path | None:
+    """Where trained ``interp_<preset>`` weights are: the user's folder first, then the built-in one."""
+    from vidgan.models.zoo import builtin_dir, user_dir
+
+    for folder in (user_dir().parent / "interp", builtin_dir()):
+        path = folder / f"interp_{preset}.safetensors"
+        if path.is_file():
+            return path
+    return None
+
+
+@dataclass(frozen=True)
+class _NetPair:
+    frame0: torch.Tensor
+    frame1: torch.Tensor
+
+
+class LearnedInterpolator(Interpolator):
+    """The trained interpolation network (:mod:`vidgan.models.interpnet`) behind the same interface.
+
+    Frames whose short side exceeds ``max_short_side`` have their motion estimated on a shrunk
+    copy (bounded memory and time on 4K); the flows and mask are upsampled and the full-resolution
+    frames are warped and blended.
+    """
+
+    def __init__(self, *, preset: str | None = None, weights: Path | None = None, max_short_side: int = 720) -> None:
+        from vidgan.models.interpnet import load_interpnet
+
+        if weights is None:
+            weights = learned_weights(str(preset))
+            if weights is None:
+                raise VidganError(
+                    f"no trained weights for interpolation model {preset!r} are installed; train them with "
+                    f"'vidgan train interp' (and copy interp_{preset}.safetensors + .json to the user folder), "
+                    "or use model=dis"
+                )
+        self.weights = weights
+        self.net = load_interpnet(weights)
+        self.max_short_side = max_short_side
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> _NetPair:
+        if next(self.net.parameters()).device != frame0.device:
+            self.net = self.net.to(frame0.device)
+        return _NetPair(frame0.float().contiguous(), frame1.float().contiguous())
+
+    def synthesize(self, pair: object, t: float) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        assert isinstance(pair, _NetPair)
+        frame0, frame1 = pair.frame0, pair.frame1
+        height, width = frame0.shape[-2:]
+        factor = min(1.0, self.max_short_side / min(height, width))
+        if factor == 1.0:
+            return self.net(frame0, frame1, t).clamp_(0.0, 1.0)
+        size = (max(1, round(height * factor)), max(1, round(width * factor)))
+        small0, small1 = (F.interpolate(f, size=size, mode="area") for f in (frame0, frame1))
+        multiple = self.net.config.multiple
+        pad = (0, -size[1] % multiple, 0, -size[0] % multiple)
+        small0, small1 = (F.pad(f, pad, mode="replicate") for f in (small0, small1))
+        times = frame0.new_full((frame0.shape[0],), float(t))
+        flows, mask = self.net.estimate(small0, small1, times)
+        flows, mask = flows[..., :size[0], :size[1]], mask[..., :size[0], :size[1]]
+        flows = F.interpolate(flows, size=(height, width), mode="bilinear", align_corners=False)
+        scale = torch.tensor([width / size[1], height / size[0]] * 2, device=flows.device).view(1, 4, 1, 1)
+        mask = F.interpolate(mask, size=(height, width), mode="bilinear", align_corners=False)
+        return self.net.compose(frame0, frame1, times, flows * scale, mask).clamp_(0.0, 1.0)
+
+
+def _learned(preset: str) -> Callable[..., Interpolator]:
+    def make(*, max_short_side: int = 720) -> Interpolator:
+        return LearnedInterpolator(preset=preset, max_short_side=max_short_side)
+
+    return make
+
+
+for _preset in ("lite", "full"):
+    _MODELS[_preset] = _learned(_preset)

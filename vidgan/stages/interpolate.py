@@ -37,7 +37,7 @@ class InterpolateStage(Stage):
     class Options:
         factor: int = field(default=2, metadata={"help": "output frames per input frame (ignored with fps)"})
         fps: str = field(default="", metadata={"help": "constant output rate, e.g. 60 or 60000/1001"})
-        model: str = field(default="dis", metadata={"help": "interpolation model: dis"})
+        model: str = field(default="dis", metadata={"help": "dis (classical), lite, full or a .safetensors path"})
         scale: int = field(default=360, metadata={"help": "short side in px that motion is estimated at"})
         scene: bool = field(default=True, metadata={"help": "repeat frames across scene cuts instead of morphing"})
         dedupe: float = field(default=0.0, metadata={

@@ -44,6 +44,29 @@ def _train_style(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_interp(args: argparse.Namespace) -> int:
+    from vidgan.train.interp import InterpTrainer, InterpTrainingConfig
+
+    sources = tuple(args.videos) + tuple(args.frames)
+    out = args.out or f"runs/{args.name}-{args.preset}"
+    if args.smoke:
+        config = InterpTrainingConfig.smoke(sources, out, name=args.name, preset=args.preset, seed=args.seed)
+    else:
+        settings = {key: getattr(args, key) for key in (
+            "steps", "batch", "crop", "lr", "image_side", "max_frames", "lambda_adv", "checkpoint_every", "device")
+            if getattr(args, key) is not None}
+        if args.skips:
+            settings["skips"] = tuple(args.skips)
+        config = InterpTrainingConfig(name=args.name, sources=sources, out=out, preset=args.preset, seed=args.seed,
+                                      amp=not args.no_amp, **settings)
+    if not args.resume and Path(out, "checkpoint.pt").exists():
+        raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
+    weights = InterpTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
+                                        resume=args.resume)
+    print(f"vidgan: interpolation network ({config.preset}) written to {weights}", file=sys.stderr)
+    return 0
+
+
 def _pack(args: argparse.Namespace) -> int:
     from vidgan.train.pack import pack_folder
 
@@ -164,6 +187,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     teach.add_argument("--seed", type=int, default=0)
     teach.add_argument("-q", "--quiet", action="store_true")
     teach.set_defaults(func=_teach)
+
+    interp = kinds.add_parser("interp", help="train the frame interpolation network on frame triplets",
+                              allow_abbrev=False)
+    interp.add_argument("--videos", nargs="*", default=[], metavar="PATH", help="video files")
+    interp.add_argument("--frames", nargs="*", default=[], metavar="DIR", help="folders of consecutive frames")
+    interp.add_argument("--preset", choices=["lite", "full"], default="lite")
+    interp.add_argument("--name", default="interp", help="weights are written as NAME_PRESET.safetensors")
+    interp.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")
+    interp.add_argument("--steps", type=int)
+    interp.add_argument("--batch", type=int)
+    interp.add_argument("--crop", type=int)
+    interp.add_argument("--lr", type=float)
+    interp.add_argument("--skips", type=int, nargs="+", help="frame steps of the triplets (default 1 2)")
+    interp.add_argument("--image-side", dest="image_side", type=int, help="short side frames are kept at")
+    interp.add_argument("--max-frames", dest="max_frames", type=int, help="frames kept per source")
+    interp.add_argument("--lambda-adv", dest="lambda_adv", type=float, help="adversarial weight (0: no discriminator)")
+    interp.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
+    interp.add_argument("--seed", type=int, default=0)
+    interp.add_argument("--device", default=None, help="auto, cpu, cuda")
+    interp.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA")
+    interp.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    interp.add_argument("--smoke", action="store_true", help="a few tiny steps: checks data, loop and checkpoints")
+    interp.add_argument("-q", "--quiet", action="store_true")
+    interp.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
+    interp.set_defaults(func=_train_interp)
 
     styles = sub.add_parser("styles", help="list built-in and user styles with their model cards")
     styles.add_argument("--json", action="store_true")
