@@ -53,7 +53,8 @@ def _train_interp(args: argparse.Namespace) -> int:
         config = InterpTrainingConfig.smoke(sources, out, name=args.name, preset=args.preset, seed=args.seed)
     else:
         settings = {key: getattr(args, key) for key in (
-            "steps", "batch", "crop", "lr", "image_side", "max_frames", "lambda_adv", "checkpoint_every", "device")
+            "steps", "batch", "crop", "lr", "image_side", "max_frames", "lambda_adv", "lambda_flow", "checkpoint_every",
+            "device")
             if getattr(args, key) is not None}
         if args.skips:
             settings["skips"] = tuple(args.skips)
@@ -203,6 +204,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     interp.add_argument("--image-side", dest="image_side", type=int, help="short side frames are kept at")
     interp.add_argument("--max-frames", dest="max_frames", type=int, help="frames kept per source")
     interp.add_argument("--lambda-adv", dest="lambda_adv", type=float, help="adversarial weight (0: no discriminator)")
+    interp.add_argument("--lambda-flow", dest="lambda_flow", type=float,
+                        help="weight of the flow distillation toward DIS flows from the true middle frame (0: off)")
     interp.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
     interp.add_argument("--seed", type=int, default=0)
     interp.add_argument("--device", default=None, help="auto, cpu, cuda")
