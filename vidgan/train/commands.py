@@ -50,16 +50,17 @@ def _train_interp(args: argparse.Namespace) -> int:
     sources = tuple(args.videos) + tuple(args.frames)
     out = args.out or f"runs/{args.name}-{args.preset}"
     if args.smoke:
-        config = InterpTrainingConfig.smoke(sources, out, name=args.name, preset=args.preset, seed=args.seed)
+        config = InterpTrainingConfig.smoke(sources, out, name=args.name, preset=args.preset, seed=args.seed,
+                                            photos=tuple(args.photos))
     else:
         settings = {key: getattr(args, key) for key in (
             "steps", "batch", "crop", "lr", "image_side", "max_frames", "lambda_adv", "lambda_flow", "checkpoint_every",
-            "device")
+            "device", "synthetic", "max_motion")
             if getattr(args, key) is not None}
         if args.skips:
             settings["skips"] = tuple(args.skips)
-        config = InterpTrainingConfig(name=args.name, sources=sources, out=out, preset=args.preset, seed=args.seed,
-                                      amp=not args.no_amp, **settings)
+        config = InterpTrainingConfig(name=args.name, sources=sources, photos=tuple(args.photos), out=out,
+                                      preset=args.preset, seed=args.seed, amp=not args.no_amp, **settings)
     if not args.resume and Path(out, "checkpoint.pt").exists():
         raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
     weights = InterpTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
@@ -193,6 +194,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                               allow_abbrev=False)
     interp.add_argument("--videos", nargs="*", default=[], metavar="PATH", help="video files")
     interp.add_argument("--frames", nargs="*", default=[], metavar="DIR", help="folders of consecutive frames")
+    interp.add_argument("--photos", nargs="*", default=[], metavar="DIR",
+                        help="photo folders for synthetic triplets: layered scenes with exact, large motion")
+    interp.add_argument("--synthetic", type=float, help="share of synthetic triplets when photos are given (0.5)")
+    interp.add_argument("--max-motion", dest="max_motion", type=int,
+                        help="largest synthetic displacement between the end frames, px per axis (24)")
     interp.add_argument("--preset", choices=["lite", "full"], default="lite")
     interp.add_argument("--name", default="interp", help="weights are written as NAME_PRESET.safetensors")
     interp.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")

@@ -47,6 +47,9 @@ class InterpTrainingConfig:
 
     name: str = "interp"
     sources: tuple[str, ...] = ()  # videos and frame folders
+    photos: tuple[str, ...] = ()  # photo folders for synthetic layered triplets (exact motion)
+    synthetic: float = 0.5  # share of synthetic triplets in a batch when photos are given
+    max_motion: int = 24  # largest synthetic displacement between the end frames (px, per axis)
     out: str = "runs/interp"
     preset: Preset = "lite"
     steps: int = 20_000
@@ -77,11 +80,17 @@ class InterpTrainingConfig:
 class TripletFrames:
     """The frames of every source, resident as uint8 (H, W, 3) arrays, and random triplets from them."""
 
-    def __init__(self, sources: tuple[str, ...], *, image_side: int, max_frames: int, skips: tuple[int, ...]) -> None:
+    def __init__(self, sources: tuple[str, ...], *, image_side: int, max_frames: int, skips: tuple[int, ...],
+                 photos: tuple[str, ...] = (), synthetic: float = 0.5, max_motion: int = 24) -> None:
         import cv2
 
+        if not sources and not photos:
+            raise TrainingDataError("no training videos, frame folders or photos given (--videos / --frames / --photos)")
+        self.photos = _load_photos(photos, image_side) if photos else []
+        self.synthetic = synthetic if self.photos else 0.0
         if not sources:
-            raise TrainingDataError("no training videos or frame folders given (--videos / --frames)")
+            self.synthetic = 1.0
+        self.max_motion = max_motion
         self.skips = skips
         self._dis = None
         self.clips: list[list[np.ndarray]] = []
@@ -100,11 +109,11 @@ class TripletFrames:
                 continue
             if len(frames) >= 1 + 2 * min(skips):
                 self.clips.append(frames)
-        if not self.clips:
+        if sources and not self.clips:
             raise TrainingDataError(f"none of {len(sources)} source(s) gave {1 + 2 * min(skips)} readable frames")
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self.clips)
+        return sum(len(c) for c in self.clips) + len(self.photos)
 
     def sample(self, batch: int, crop: int, rng: np.random.Generator,
                flows: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -112,7 +121,11 @@ class TripletFrames:
         ``flows`` also (batch, 4, crop, crop): DIS flows from the true middle frame to I0 and to I1,
         the privileged motion the network is distilled toward (it never sees It itself)."""
         out = np.empty((batch, crop, crop, 9), dtype=np.uint8)
+        exact: dict[int, np.ndarray] = {}
         for index in range(batch):
+            if self.synthetic and rng.random() < self.synthetic:
+                out[index], exact[index] = self._layered(crop, rng)
+                continue
             while True:
                 clip = self.clips[int(rng.integers(len(self.clips)))]
                 skip = int(rng.choice(self.skips))
@@ -141,15 +154,64 @@ class TripletFrames:
         images = (tensor * gain + shift).clamp_(0.0, 1.0)
         if not flows:
             return images, None
-        return images, self._teacher_flows(out)
+        teacher = self._teacher_flows(out, skip=set(exact))
+        for index, flow in exact.items():
+            teacher[index] = torch.from_numpy(flow)
+        return images, teacher
 
-    def _teacher_flows(self, stacks: np.ndarray) -> torch.Tensor:
+    def _layered(self, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A synthetic triplet and its exact flows: a photo panning behind a shaped patch of another
+        photo that moves its own way (so it covers and uncovers the background).
+
+        Displacements between the end frames are even integers, so the middle frame sits on whole
+        pixels and everything is exact: I_tau(x) = background(x + tau * d_bg) outside the patch,
+        patch(x - p - tau * d_fg) inside. Flows from t = 0.5: +d/2 to frame 0 and -d/2 to frame 1 for
+        the background, -d/2 and +d/2 for the patch (see the module's convention).
+        """
+        reach = self.max_motion // 2
+        d_bg = 2 * rng.integers(-reach, reach + 1, size=2)
+        d_fg = 2 * rng.integers(-reach, reach + 1, size=2)
+        margin = 2 * reach
+        background = self._photo_window(crop + 2 * margin, rng)
+        side = int(rng.integers(crop // 4, crop // 2 + 1))
+        patch = self._photo_window(side, rng)
+        mask = _shape_mask(side, rng)
+        position = rng.integers(-side // 4, crop - 3 * side // 4, size=2)
+        frames, flows = [], np.zeros((4, crop, crop), dtype=np.float32)
+        for tau2 in (0, 1, 2):  # tau = 0, 0.5, 1 as halves
+            oy, ox = margin + d_bg[1] * tau2 // 2, margin + d_bg[0] * tau2 // 2
+            frame = background[oy:oy + crop, ox:ox + crop].copy()
+            py, px = position[1] + d_fg[1] * tau2 // 2, position[0] + d_fg[0] * tau2 // 2
+            inside = _paste(frame, patch, mask, py, px)
+            if tau2 == 1:
+                flows[0:2] = (d_bg / 2)[:, None, None]
+                flows[2:4] = (-d_bg / 2)[:, None, None]
+                flows[0:2, inside] = (-d_fg / 2)[:, None]
+                flows[2:4, inside] = (d_fg / 2)[:, None]
+            frames.append(frame)
+        return np.concatenate(frames, axis=2), flows
+
+    def _photo_window(self, side: int, rng: np.random.Generator) -> np.ndarray:
+        import cv2
+
+        photo = self.photos[int(rng.integers(len(self.photos)))]
+        height, width = photo.shape[:2]
+        if min(height, width) < side:
+            factor = side / min(height, width)
+            photo = cv2.resize(photo, (max(side, round(width * factor)), max(side, round(height * factor))))
+            height, width = photo.shape[:2]
+        y, x = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
+        return photo[y:y + side, x:x + side]
+
+    def _teacher_flows(self, stacks: np.ndarray, skip: set[int] = frozenset()) -> torch.Tensor:
         import cv2
 
         if self._dis is None:
             self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        result = np.empty((len(stacks), 4, *stacks.shape[1:3]), dtype=np.float32)
+        result = np.zeros((len(stacks), 4, *stacks.shape[1:3]), dtype=np.float32)
         for index, stack in enumerate(stacks):
+            if index in skip:
+                continue
             gray = [cv2.cvtColor(np.ascontiguousarray(stack[..., c:c + 3]), cv2.COLOR_RGB2GRAY) for c in (0, 3, 6)]
             for slot, end in ((0, gray[0]), (2, gray[2])):
                 result[index, slot:slot + 2] = self._dis.calc(gray[1], end, None).transpose(2, 0, 1)
@@ -172,7 +234,8 @@ class InterpTrainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.frames = frames or TripletFrames(config.sources, image_side=config.image_side,
-                                              max_frames=config.max_frames, skips=config.skips)
+                                              max_frames=config.max_frames, skips=config.skips, photos=config.photos,
+                                              synthetic=config.synthetic, max_motion=config.max_motion)
         self.net = InterpNet(PRESETS[config.preset]).to(self.device)
         if config.crop % self.net.config.multiple:
             raise TrainingDataError(f"--crop must be a multiple of {self.net.config.multiple} for the "
@@ -329,3 +392,58 @@ class InterpTrainer:
             meter.close()
         self.save_checkpoint()
         return self.export(wall_seconds=time.monotonic() - started)
+
+
+def _load_photos(folders: tuple[str, ...], image_side: int) -> list[np.ndarray]:
+    import cv2
+
+    from vidgan.train.data import find_images, read_image
+
+    photos = []
+    for path in find_images(folders):
+        image = read_image(path)
+        if image is None:
+            log.warning("skipping unreadable image %s", path)
+            continue
+        height, width = image.shape[:2]
+        factor = min(1.0, image_side / min(height, width))
+        if factor < 1.0:
+            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        photos.append(np.ascontiguousarray(image))
+    if not photos:
+        raise TrainingDataError(f"no readable photos in {', '.join(folders)}")
+    return photos
+
+
+def _shape_mask(side: int, rng: np.random.Generator) -> np.ndarray:
+    """A hard-edged ellipse or star polygon filling most of a side x side square (bool)."""
+    import cv2
+
+    mask = np.zeros((side, side), np.uint8)
+    centre, reach = (side - 1) / 2, side / 2 - 1
+    if rng.random() < 0.5:
+        axes = (rng.uniform(0.55, 1.0, size=2) * reach).round().astype(int)
+        cv2.ellipse(mask, (round(centre), round(centre)), (int(axes[0]), int(axes[1])), float(rng.uniform(0, 180)),
+                    0, 360, 1, -1)
+    else:
+        count = int(rng.integers(3, 9))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, size=count))
+        radii = rng.uniform(0.5, 1.0, size=count) * reach
+        points = np.stack((centre + radii * np.cos(angles), centre + radii * np.sin(angles)), axis=1)
+        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def _paste(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, y: int, x: int) -> np.ndarray:
+    """Paste ``patch`` where ``mask`` is set, top-left at (y, x), clipped to ``frame``; returns the
+    frame's covered pixels (bool)."""
+    height, width = frame.shape[:2]
+    side = patch.shape[0]
+    y0, x0, y1, x1 = max(0, y), max(0, x), min(height, y + side), min(width, x + side)
+    inside = np.zeros((height, width), dtype=bool)
+    if y0 >= y1 or x0 >= x1:
+        return inside
+    region = mask[y0 - y:y1 - y, x0 - x:x1 - x]
+    frame[y0:y1, x0:x1][region] = patch[y0 - y:y1 - y, x0 - x:x1 - x][region]
+    inside[y0:y1, x0:x1] = region
+    return inside
