@@ -84,7 +84,7 @@ def test_cli_smoke_and_missing_sources(tmp_path):
     assert (tmp_path / "run" / "interp_lite.safetensors").is_file()
     empty = subprocess.run([sys.executable, "-m", "vidgan", "train", "interp", "--smoke", "--out",
                             str(tmp_path / "none"), "-q"], capture_output=True, text=True, timeout=180)
-    assert empty.returncode != 0 and "no training videos or frame folders" in empty.stderr
+    assert empty.returncode != 0 and "no training videos, frame folders or photos given" in empty.stderr
 
 
 def test_synthetic_layered_triplets_have_exact_flows(tmp_path):
