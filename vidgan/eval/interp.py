@@ -50,10 +50,7 @@ def ssim(output: np.ndarray, truth: np.ndarray) -> float:
     for channel in range(output.shape[2]):
         x = output[..., channel].astype(np.float64)
         y = truth[..., channel].astype(np.float64)
-
-        def mean(image: np.ndarray) -> np.ndarray:
-            return cv2.boxFilter(image, cv2.CV_64F, (SSIM_WINDOW, SSIM_WINDOW), borderType=cv2.BORDER_REFLECT)
-
+        mean = _window_mean
         ux, uy = mean(x), mean(y)
         vx = cov_norm * (mean(x * x) - ux * ux)
         vy = cov_norm * (mean(y * y) - uy * uy)
@@ -61,6 +58,11 @@ def ssim(output: np.ndarray, truth: np.ndarray) -> float:
         s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
         values.append(float(s[pad:-pad, pad:-pad].mean()))
     return float(np.mean(values))
+
+
+def _window_mean(image: np.ndarray) -> np.ndarray:
+    """Mean over the SSIM window around each pixel (the border rows are cropped afterwards)."""
+    return cv2.boxFilter(image, cv2.CV_64F, (SSIM_WINDOW, SSIM_WINDOW), borderType=cv2.BORDER_REFLECT)
 
 
 @dataclass(frozen=True)

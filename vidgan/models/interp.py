@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import cv2
-import numpy as np
 import torch
 
 from vidgan import ops
 from vidgan.errors import VidganError, did_you_mean
-from vidgan.models.motion import DIS_MIN_SHORT_SIDE, downscaled_luma
+from vidgan.models.motion import _DIS_PRESETS, DIS_MIN_SHORT_SIDE, _luma_u8, _upsample_flows
 
 __all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
            "interpolator_names", "learned_weights", "register_interpolator"]
@@ -105,14 +104,12 @@ class DisInterpolator(Interpolator):
     """
 
     def __init__(self, *, preset: str = "medium", max_short_side: int = 360) -> None:
-        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
-        if preset not in presets:
-            raise VidganError(f"interpolation model 'dis': preset {preset!r} is not one of {', '.join(presets)}")
+        if preset not in _DIS_PRESETS:
+            raise VidganError(f"interpolation model 'dis': preset {preset!r} is not one of {', '.join(_DIS_PRESETS)}")
         if max_short_side < DIS_MIN_SHORT_SIDE:
             raise VidganError(f"interpolation model 'dis': the flow scale must be >= {DIS_MIN_SHORT_SIDE} px")
         self.max_short_side = max_short_side
-        self._dis = cv2.DISOpticalFlow_create(presets[preset])
+        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
 
     def _flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         height, width = frame0.shape[-2:]
@@ -121,16 +118,11 @@ class DisInterpolator(Interpolator):
         if min(size) < DIS_MIN_SHORT_SIDE:
             zero = torch.zeros(1, 2, height, width, device=frame0.device)
             return zero, zero.clone()
-        gray0, gray1 = (np.clip(downscaled_luma(f, size) * 255 + 0.5, 0, 255).astype(np.uint8) for f in (frame0, frame1))
-        flows = []
-        for a, b in ((gray0, gray1), (gray1, gray0)):
-            flow = self._dis.calc(a, b, None)  # a(x) ≈ b(x + flow)
-            if size != (height, width):
-                flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-                flow[..., 0] *= width / size[1]
-                flow[..., 1] *= height / size[0]
-            flows.append(torch.from_numpy(np.ascontiguousarray(flow.transpose(2, 0, 1)))[None].to(frame0.device))
-        return flows[0], flows[1]
+        gray0, gray1 = _luma_u8(frame0, size), _luma_u8(frame1, size)
+        # gray0(x) ≈ gray1(x + flow01), and the other way round
+        flows = _upsample_flows((self._dis.calc(gray0, gray1, None), self._dis.calc(gray1, gray0, None)),
+                                (height, width), frame0.device)
+        return flows[0:1], flows[1:2]
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> _DisPair:
         frame0, frame1 = frame0.float().contiguous(), frame1.float().contiguous()

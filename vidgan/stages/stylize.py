@@ -151,11 +151,10 @@ class StylizeStage(Stage):
 
         small = self._to_processing(image)
         cut = self.scene_cuts.is_cut(small)
-        warped = confidence = flow = None
+        warped = confidence = None
         if self._previous_input is not None and not cut and self._previous_input.shape == small.shape:
             estimate = self.motion.estimate(self._previous_input, small)
-            flow = estimate.flow_cur_to_prev
-            warped, inside = ops.warp(self._previous_output, flow, border="edge")
+            warped, inside = ops.warp(self._previous_output, estimate.flow_cur_to_prev, border="edge")
             confidence = estimate.confidence * inside
         elif self._previous_input is not None:
             self.motion.reset()

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vidgan.eval.metrics import iter_frames
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
@@ -36,7 +35,7 @@ from vidgan.models.interpnet import PRESETS, InterpNet, Preset
 from vidgan.ops import reference
 from vidgan.progress import Progress
 from vidgan.train import losses
-from vidgan.train.data import TrainingDataError
+from vidgan.train.data import TrainingDataError, _fit_short_side, _occluder_mask, find_images, read_image
 
 log = logging.getLogger("vidgan")
 
@@ -82,8 +81,6 @@ class TripletFrames:
 
     def __init__(self, sources: tuple[str, ...], *, image_side: int, max_frames: int, skips: tuple[int, ...],
                  photos: tuple[str, ...] = (), synthetic: float = 0.5, max_motion: int = 24) -> None:
-        import cv2
-
         if not sources and not photos:
             raise TrainingDataError("no training videos, frame folders or photos given (--videos / --frames / --photos)")
         self.photos = _load_photos(photos, image_side) if photos else []
@@ -98,12 +95,7 @@ class TripletFrames:
             frames: list[np.ndarray] = []
             try:
                 for frame in iter_frames(source, max_frames=max_frames):
-                    height, width = frame.shape[:2]
-                    factor = min(1.0, image_side / min(height, width))
-                    if factor < 1.0:
-                        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-                        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                    frames.append(np.ascontiguousarray(frame))
+                    frames.append(_fit_short_side(frame, image_side, 1))
             except Exception as exc:  # noqa: BLE001 - an unreadable source is skipped and counted
                 log.warning("skipping %s: %s", source, exc)
                 continue
@@ -395,43 +387,21 @@ class InterpTrainer:
 
 
 def _load_photos(folders: tuple[str, ...], image_side: int) -> list[np.ndarray]:
-    import cv2
-
-    from vidgan.train.data import find_images, read_image
-
     photos = []
     for path in find_images(folders):
         image = read_image(path)
         if image is None:
             log.warning("skipping unreadable image %s", path)
             continue
-        height, width = image.shape[:2]
-        factor = min(1.0, image_side / min(height, width))
-        if factor < 1.0:
-            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-        photos.append(np.ascontiguousarray(image))
+        photos.append(_fit_short_side(image, image_side, 1))
     if not photos:
         raise TrainingDataError(f"no readable photos in {', '.join(folders)}")
     return photos
 
 
 def _shape_mask(side: int, rng: np.random.Generator) -> np.ndarray:
-    """A hard-edged ellipse or star polygon filling most of a side x side square (bool)."""
-    import cv2
-
-    mask = np.zeros((side, side), np.uint8)
-    centre, reach = (side - 1) / 2, side / 2 - 1
-    if rng.random() < 0.5:
-        axes = (rng.uniform(0.55, 1.0, size=2) * reach).round().astype(int)
-        cv2.ellipse(mask, (round(centre), round(centre)), (int(axes[0]), int(axes[1])), float(rng.uniform(0, 180)),
-                    0, 360, 1, -1)
-    else:
-        count = int(rng.integers(3, 9))
-        angles = np.sort(rng.uniform(0, 2 * np.pi, size=count))
-        radii = rng.uniform(0.5, 1.0, size=count) * reach
-        points = np.stack((centre + radii * np.cos(angles), centre + radii * np.sin(angles)), axis=1)
-        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
-    return mask.astype(bool)
+    """The stylizer's occluder shapes (ellipses, star polygons), hard-edged so the motion stays exact."""
+    return _occluder_mask(side, rng) >= 0.5
 
 
 def _paste(frame: np.ndarray, patch: np.ndarray, mask: np.ndarray, y: int, x: int) -> np.ndarray:
