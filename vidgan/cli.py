@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from vidgan.eval.commands import add_eval_commands
     from vidgan.ffmpeg.plugin import add_commands as add_ffmpeg_plugin_commands
+    from vidgan.serve.commands import add_commands as add_serve_commands
     from vidgan.sheet import add_commands as add_sheet_commands
     from vidgan.train.commands import add_commands as add_training_commands
 
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(sub)
     add_sheet_commands(sub)
     add_eval_commands(sub)
+    add_serve_commands(sub)
     return parser
 
 

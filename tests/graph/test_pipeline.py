@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidgan.errors import FilterOptionError, UnknownFilterError
-from vidgan.frame import Frame
+from vidgan.frame import ColorInfo, Frame
 from vidgan.graph.avfilter import LibavFilterStage
 from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.registry import register_filter
@@ -135,3 +135,18 @@ def test_unknown_filter() -> None:
 def test_bad_libavfilter_calls_fail_when_the_pipeline_is_built(chain: str, message: str) -> None:
     with pytest.raises((FilterOptionError, UnknownFilterError), match=message):
         Pipeline.from_chain(chain)
+
+
+def test_libav_conversion_keeps_levels_of_packed_yuv():
+    """hflip has no YUYV path, so the graph converts to planar; with the matrix and range passed to the
+    buffer source, the luma that comes out is the input's luma mirrored, not rescaled."""
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 4, y * 5, (x + y) * 2], -1).astype(np.uint8)
+    yuyv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format="yuyv422", dst_colorspace=1, dst_color_range=1).to_ndarray()
+    video = av.VideoFrame.from_ndarray(yuyv, format="yuyv422")
+    video.pts = 0
+    frame = Frame(pts=0, time_base=Fraction(1, 25), color=ColorInfo(colorspace=1, color_range=1), _av=video)
+    out = Pipeline.from_chain("hflip").process(frame)[0].to_av()
+    luma = np.frombuffer(out.planes[0], np.uint8).reshape(48, -1)[:, :64]
+    np.testing.assert_array_equal(luma, yuyv[:, ::-1, 0])

@@ -19,7 +19,6 @@ import numpy as np
 
 from vidgan.errors import VidganError
 from vidgan.frame import Frame
-from vidgan.graph.avfilter import LibavFilterStage
 from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.stage import StageContext
 
@@ -65,12 +64,12 @@ def import_plugin_modules(spec: str | None = None) -> None:
 
 def check_one_to_one(pipeline: Pipeline, chain: str) -> None:
     """Refuse vidgan stages that change the frame count; libavfilter runs are checked per frame."""
-    for stage in pipeline.stages:
-        if not stage.one_to_one and not isinstance(stage, LibavFilterStage):
-            raise Frei0rChainError(
-                f"{stage.describe()} in {chain!r} adds or drops frames, but a frei0r filter gives "
-                f"exactly one frame per frame; {PIPE_ROUTE}"
-            )
+    changers = pipeline.frame_count_changers()
+    if changers:
+        raise Frei0rChainError(
+            f"{changers[0].describe()} in {chain!r} adds or drops frames, but a frei0r filter gives "
+            f"exactly one frame per frame; {PIPE_ROUTE}"
+        )
 
 
 class Frei0rHost:

@@ -13,11 +13,24 @@ import av
 import av.filter
 
 from vidgan.errors import FilterOptionError, UnknownFilterError, VidganError, did_you_mean
-from vidgan.frame import ColorInfo, Frame
+from vidgan.frame import (
+    COLORSPACE_BT470BG,
+    COLORSPACE_BT709,
+    COLORSPACE_BT2020_NCL,
+    COLORSPACE_SMPTE170M,
+    RANGE_FULL,
+    RANGE_LIMITED,
+    ColorInfo,
+    Frame,
+)
 from vidgan.graph.spec import FilterCall
 from vidgan.graph.stage import Stage, StageContext
 
 # Filters that only make sense with their own inputs/outputs or would pull from outside.
+#: libav colour enums (as ColorInfo holds them) -> the buffer source's option values.
+_COLORSPACE_NAMES = {COLORSPACE_BT709: "bt709", COLORSPACE_BT470BG: "bt470bg", COLORSPACE_SMPTE170M: "smpte170m",
+                     COLORSPACE_BT2020_NCL: "bt2020nc"}
+_RANGE_NAMES = {RANGE_LIMITED: "tv", RANGE_FULL: "pc"}
 _NOT_CHAINABLE = {"buffer", "buffersink", "abuffer", "abuffersink", "movie", "amovie", "split", "asplit"}
 
 
@@ -65,7 +78,7 @@ class LibavFilterStage(Stage):
     def describe(self) -> str:
         return "libavfilter(" + ",".join(str(c) for c in self.calls) + ")"
 
-    def _build(self, frame: av.VideoFrame, time_base: Fraction) -> None:
+    def _build(self, frame: av.VideoFrame, time_base: Fraction, color: ColorInfo) -> None:
         graph = av.filter.Graph()
         sar = frame.sample_aspect_ratio if getattr(frame, "sample_aspect_ratio", None) else Fraction(1, 1)
         source_args = (
@@ -73,6 +86,12 @@ class LibavFilterStage(Stage):
             f":time_base={time_base.numerator}/{time_base.denominator}"
             f":pixel_aspect={sar.numerator}/{sar.denominator}"
         )
+        # Without these the buffer source calls the input's matrix and range unknown, and a format
+        # conversion the graph inserts (packed YUYV -> planar, say) shifts the levels.
+        if color.colorspace in _COLORSPACE_NAMES:
+            source_args += f":colorspace={_COLORSPACE_NAMES[color.colorspace]}"
+        if color.color_range in _RANGE_NAMES and not frame.format.name.startswith(("rgb", "bgr", "gbr")):
+            source_args += f":range={_RANGE_NAMES[color.color_range]}"
         if self._frame_rate:  # tpad, minterpolate, framerate... time the frames they add with it
             source_args += f":frame_rate={self._frame_rate.numerator}/{self._frame_rate.denominator}"
         node = graph.add("buffer", source_args)
@@ -107,7 +126,7 @@ class LibavFilterStage(Stage):
         if self._key != key:
             if self._graph is not None:
                 flushed = self.flush()
-            self._build(av_frame, frame.time_base)
+            self._build(av_frame, frame.time_base, frame.color)
         self._color = frame.color
         av_frame.pts, av_frame.time_base = frame.pts, frame.time_base
         self._source.push(av_frame)

@@ -57,6 +57,10 @@ class Pipeline:
     def one_to_one(self) -> bool:
         return all(stage.one_to_one for stage in self.stages)
 
+    def frame_count_changers(self) -> list[Stage]:
+        """The vidgan stages that add or drop frames; libavfilter runs can only be checked per frame."""
+        return [s for s in self.stages if not s.one_to_one and not isinstance(s, LibavFilterStage)]
+
     def describe(self) -> str:
         return " -> ".join(stage.describe() for stage in self.stages) or "(empty)"
 
