@@ -1,0 +1,222 @@
+/* Drives the filter's transport (vidgan-client.c) the way OBS does, without OBS: frames at a
+ * fixed rate through vg_client_process, for tests (pass-through, recovery, correctness) and for
+ * measuring what the filter costs OBS's video thread per frame.
+ *
+ *   vidgan-client-check --socket PATH [--format bgra] [--size 1280x720] [--frames 90] [--fps 30]
+ *                       [--chain hflip] [--serve-command CMD] [--status-every N]
+ *
+ * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
+ * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
+ * Prints one summary line of key=value pairs. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vidgan-client.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static enum vg_format parse_format(const char *name)
+{
+	const enum vg_format all[] = {VG_FORMAT_NV12, VG_FORMAT_I420, VG_FORMAT_YUY2,
+				      VG_FORMAT_UYVY, VG_FORMAT_BGRA, VG_FORMAT_RGBA};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, vg_format_name(all[i])) == 0)
+			return all[i];
+	return VG_FORMAT_NONE;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Plane layout with padded strides, as capture sources deliver them. */
+static void setup_frame(struct vg_frame *f, uint8_t *buffer, uint32_t pad)
+{
+	uint32_t w = f->width, h = f->height;
+	switch (f->format) {
+	case VG_FORMAT_NV12:
+		f->linesize[0] = f->linesize[1] = w + pad;
+		f->data[0] = buffer;
+		f->data[1] = buffer + (size_t)f->linesize[0] * h;
+		break;
+	case VG_FORMAT_I420:
+		f->linesize[0] = w + pad;
+		f->linesize[1] = f->linesize[2] = w / 2 + pad;
+		f->data[0] = buffer;
+		f->data[1] = f->data[0] + (size_t)f->linesize[0] * h;
+		f->data[2] = f->data[1] + (size_t)f->linesize[1] * (h / 2);
+		break;
+	case VG_FORMAT_YUY2:
+	case VG_FORMAT_UYVY:
+		f->linesize[0] = w * 2 + pad;
+		f->data[0] = buffer;
+		break;
+	default:
+		f->linesize[0] = w * 4 + pad;
+		f->data[0] = buffer;
+		break;
+	}
+}
+
+static void paint(struct vg_frame *f, uint32_t index)
+{
+	uint32_t w = f->width, h = f->height;
+	if (f->format == VG_FORMAT_BGRA || f->format == VG_FORMAT_RGBA) {
+		int r = f->format == VG_FORMAT_BGRA ? 2 : 0, b = 2 - r;
+		for (uint32_t y = 0; y < h; y++) {
+			uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
+			for (uint32_t x = 0; x < w; x++) {
+				row[4 * x + b] = (uint8_t)x;
+				row[4 * x + 1] = (uint8_t)y;
+				row[4 * x + r] = (uint8_t)index;
+				row[4 * x + 3] = 255;
+			}
+		}
+		return;
+	}
+	size_t row[3] = {0}, rows[3] = {0};
+	int planes = 1;
+	if (f->format == VG_FORMAT_NV12)
+		row[0] = w, rows[0] = h, row[1] = w, rows[1] = h / 2, planes = 2;
+	else if (f->format == VG_FORMAT_I420)
+		row[0] = w, rows[0] = h, row[1] = row[2] = w / 2, rows[1] = rows[2] = h / 2, planes = 3;
+	else
+		row[0] = (size_t)w * 2, rows[0] = h;
+	for (int p = 0; p < planes; p++)
+		for (size_t y = 0; y < rows[p]; y++)
+			for (size_t x = 0; x < row[p]; x++)
+				f->data[p][y * f->linesize[p] + x] = (uint8_t)(p == 0 ? 16 + (x + y + index) % 200 : 128);
+}
+
+/* With hflip on the server: B is mirrored x, R a recent frame index. */
+static int check_hflip(const struct vg_frame *f, uint32_t index)
+{
+	int r = f->format == VG_FORMAT_BGRA ? 2 : 0, b = 2 - r;
+	uint32_t w = f->width, h = f->height;
+	const uint8_t *first = f->data[0];
+	uint8_t source = first[r];
+	uint8_t age = (uint8_t)((uint8_t)index - source);
+	if (age < 1 || age > 4)
+		return 1;
+	for (uint32_t y = 0; y < h; y += 7) {
+		const uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
+		for (uint32_t x = 0; x < w; x += 5)
+			if (row[4 * x + b] != (uint8_t)(w - 1 - x) || row[4 * x + 1] != (uint8_t)y ||
+			    row[4 * x + r] != source)
+				return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vg_settings settings;
+	vg_settings_defaults(&settings);
+	settings.autostart = false;
+	struct vg_frame frame = {.format = VG_FORMAT_BGRA, .width = 320, .height = 240, .matrix = 709};
+	int frames = 90, status_every = 0;
+	double fps = 30.0;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!value) {
+			fprintf(stderr, "vidgan-client-check: %s needs a value\n", arg);
+			return 2;
+		}
+		i++;
+		if (!strcmp(arg, "--socket"))
+			snprintf(settings.socket_path, sizeof(settings.socket_path), "%s", value);
+		else if (!strcmp(arg, "--format"))
+			frame.format = parse_format(value);
+		else if (!strcmp(arg, "--size"))
+			sscanf(value, "%ux%u", &frame.width, &frame.height);
+		else if (!strcmp(arg, "--frames"))
+			frames = atoi(value);
+		else if (!strcmp(arg, "--fps"))
+			fps = atof(value);
+		else if (!strcmp(arg, "--chain"))
+			snprintf(settings.chain, sizeof(settings.chain), "%s", value);
+		else if (!strcmp(arg, "--style"))
+			snprintf(settings.style, sizeof(settings.style), "%s", value);
+		else if (!strcmp(arg, "--serve-command")) {
+			snprintf(settings.serve_command, sizeof(settings.serve_command), "%s", value);
+			settings.autostart = true;
+		} else if (!strcmp(arg, "--status-every"))
+			status_every = atoi(value);
+		else {
+			fprintf(stderr, "vidgan-client-check: unknown option %s\n", arg);
+			return 2;
+		}
+	}
+	if (frame.format == VG_FORMAT_NONE || frames <= 0 || fps <= 0) {
+		fprintf(stderr, "vidgan-client-check: bad --format, --frames or --fps\n");
+		return 2;
+	}
+	bool verify = !strcmp(settings.chain, "hflip") &&
+		      (frame.format == VG_FORMAT_BGRA || frame.format == VG_FORMAT_RGBA);
+	uint8_t *buffer = calloc(1, (size_t)(frame.width * 4 + 64) * frame.height * 2);
+	double *costs = calloc((size_t)frames, sizeof(double));
+	struct vg_client *client = vg_client_create(&settings);
+	if (!buffer || !costs || !client) {
+		fprintf(stderr, "vidgan-client-check: out of memory\n");
+		return 1;
+	}
+	setup_frame(&frame, buffer, 64);
+	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0;
+	double start = now_ms(), interval = 1000.0 / fps;
+	for (int i = 0; i < frames; i++) {
+		double due = start + i * interval, wait = due - now_ms();
+		if (wait > 0) {
+			struct timespec ts = {.tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(fmod(wait, 1000.0) * 1e6)};
+			nanosleep(&ts, NULL);
+		}
+		frame.timestamp_ns = (int64_t)(i * interval * 1e6);
+		paint(&frame, (uint32_t)i);
+		double t0 = now_ms();
+		bool done = vg_client_process(client, &frame);
+		costs[i] = now_ms() - t0;
+		if (done) {
+			processed++;
+			if (first_processed < 0)
+				first_processed = i;
+			if (verify)
+				bad += check_hflip(&frame, (uint32_t)i);
+			gap = 0;
+		} else if (first_processed >= 0 && ++gap > longest_gap) {
+			longest_gap = gap;
+		}
+		if (status_every > 0 && i % status_every == 0) {
+			char status[VG_STATUS_MAX];
+			vg_client_status(client, status, sizeof(status));
+			printf("frame %d processed=%d status=%s\n", i, done, status);
+			fflush(stdout);
+		}
+	}
+	char status[VG_STATUS_MAX];
+	vg_client_status(client, status, sizeof(status));
+	struct vg_stats stats;
+	vg_client_stats(client, &stats);
+	vg_client_destroy(client);
+	qsort(costs, (size_t)frames, sizeof(double), compare_double);
+	double total = 0;
+	for (int i = 0; i < frames; i++)
+		total += costs[i];
+	printf("frames=%d processed=%d passthrough=%d bad=%d first_processed=%d longest_gap=%d reconnects=%llu "
+	       "cost_ms_mean=%.4f cost_ms_p50=%.4f cost_ms_p99=%.4f cost_ms_max=%.4f status=%s\n",
+	       frames, processed, frames - processed, bad, first_processed, longest_gap,
+	       (unsigned long long)stats.reconnects, total / frames, costs[frames / 2],
+	       costs[(int)(frames * 0.99)], costs[frames - 1], status);
+	free(costs);
+	free(buffer);
+	return bad ? 1 : 0;
+}
