@@ -42,3 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--ready-file", default=None, help=argparse.SUPPRESS)
     serve.add_argument("-v", "--verbose", action="store_true", help="log each client and its pipeline")
     serve.set_defaults(func=cmd_serve)
+
+    from vidgan.serve.obs_plugin import add_commands as add_obs_plugin_commands
+
+    add_obs_plugin_commands(sub)

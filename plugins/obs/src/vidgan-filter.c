@@ -12,6 +12,9 @@
 
 #include "vidgan-client.h"
 
+#ifndef VIDGAN_SERVE_COMMAND
+#define VIDGAN_SERVE_COMMAND "vidgan serve"
+#endif
 #define DEFAULT_STYLES "van_gogh,monet,ukiyoe"
 
 struct vidgan_filter {
@@ -86,7 +89,7 @@ void vidgan_filter_get_defaults(obs_data_t *settings)
 	obs_data_set_default_double(settings, "temporal", 0.8);
 	obs_data_set_default_int(settings, "scale", 0);
 	obs_data_set_default_bool(settings, "autostart", true);
-	obs_data_set_default_string(settings, "serve_command", "vidgan serve");
+	obs_data_set_default_string(settings, "serve_command", VIDGAN_SERVE_COMMAND);
 	obs_data_set_default_string(settings, "socket_path", "");
 	obs_data_set_default_string(settings, "chain", "");
 }
