@@ -354,6 +354,21 @@ static int connect_and_hello(const char *path, char *styles, size_t styles_size,
 	return fd;
 }
 
+/* mkdir -p with mode 0700 for the levels it creates (the server checks the socket folder is private). */
+static void make_private_dirs(const char *folder)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s", folder);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0700);
+		*p = '/';
+	}
+	mkdir(path, 0700);
+}
+
 static void spawn_server(const char *command, const char *socket_path)
 {
 	/* Everything the child needs is prepared before fork: only async-signal-safe calls after it. */
@@ -365,21 +380,26 @@ static void spawn_server(const char *command, const char *socket_path)
 	if (slash)
 		*slash = '\0';
 	snprintf(log_path, sizeof(log_path), "%s/serve.log", folder);
-	snprintf(shell_command, sizeof(shell_command), "mkdir -p -m 700 '%s' && exec %s --socket '%s'", folder,
-		 command, socket_path);
+	snprintf(shell_command, sizeof(shell_command), "exec %s --socket '%s'", command, socket_path);
+	make_private_dirs(folder);
+	long max_fd = sysconf(_SC_OPEN_MAX);
+	if (max_fd < 0 || max_fd > 65536)
+		max_fd = 65536;
 	pid_t pid = fork();
 	if (pid == 0) {
 		setsid();
 		if (fork() != 0)
 			_exit(0); /* the grandchild is adopted by init: no zombie left in OBS */
-		int null_fd = open("/dev/null", O_RDONLY);
+		int null_fd = open("/dev/null", O_RDWR);
 		int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (null_fd >= 0)
-			dup2(null_fd, 0);
-		if (log_fd >= 0) {
-			dup2(log_fd, 1);
-			dup2(log_fd, 2);
-		}
+		if (log_fd < 0)
+			log_fd = null_fd;
+		dup2(null_fd, 0);
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
+		/* nothing of the host program (OBS's sockets, files, pipes) leaks into the server */
+		for (long fd = 3; fd < max_fd; fd++)
+			close((int)fd);
 		execl("/bin/sh", "sh", "-c", shell_command, (char *)NULL);
 		_exit(127);
 	}

@@ -1,0 +1,114 @@
+"""The OBS filter's transport (plugins/obs/src/vidgan-client.c) against a real ``vidgan serve``,
+driven by the plugin's host tool at a fixed frame rate, as OBS's video thread would call it."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_obs import Serve
+from vidgan.serve import obs_plugin
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")]
+
+
+@pytest.fixture(scope="module")
+def check_tool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build = obs_plugin.build(tmp_path_factory.mktemp("obs-build"), plugin=False)
+    return build / "vidgan-client-check"
+
+
+def run_tool(tool: Path, socket_path: Path, *args: str, timeout: float = 120) -> dict[str, str]:
+    result = subprocess.run([str(tool), "--socket", str(socket_path), *args], capture_output=True, text=True,
+                            timeout=timeout)
+    line = result.stdout.strip().splitlines()[-1]
+    fields = dict(part.split("=", 1) for part in line.split(" status=")[0].split())
+    fields["status"] = line.split(" status=", 1)[1]
+    fields["returncode"] = str(result.returncode)
+    return fields
+
+
+def test_without_a_server_every_frame_passes_through_at_once(check_tool, tmp_path):
+    out = run_tool(check_tool, tmp_path / "none" / "serve.sock", "--frames", "30", "--fps", "60")
+    assert out["processed"] == "0" and out["passthrough"] == "30"
+    assert "not running" in out["status"]
+    assert float(out["cost_ms_max"]) < 5.0  # never waits for the missing server
+
+
+@pytest.mark.parametrize("fmt", ["bgra", "rgba"])
+def test_processed_frames_are_the_servers_result_one_or_two_frames_late(check_tool, tmp_path, fmt):
+    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
+    try:
+        out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--format", fmt, "--size", "320x240",
+                       "--frames", "60", "--fps", "30")
+    finally:
+        serve.stop()
+    assert out["returncode"] == "0" and out["bad"] == "0"  # mirrored, and from a recent frame
+    assert int(out["processed"]) >= 50 and int(out["first_processed"]) <= 10
+
+
+@pytest.mark.parametrize("fmt", ["nv12", "i420", "yuy2", "uyvy"])
+def test_yuv_formats_round_trip(check_tool, tmp_path, fmt):
+    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
+    try:
+        out = run_tool(check_tool, serve.socket_path, "--chain", "null", "--format", fmt, "--size", "640x360",
+                       "--frames", "30", "--fps", "30")
+    finally:
+        serve.stop()
+    assert int(out["processed"]) >= 20, out
+
+
+def test_server_killed_mid_stream_then_back(check_tool, tmp_path):
+    """Kill -9 the server after 2 s and start a new one at 4 s: frames pass through in between,
+    the client reconnects by itself, and no frame is ever wrong."""
+    socket_path = tmp_path / "run" / "serve.sock"
+    serve = Serve(socket_path, tmp_path / "serve.log")
+    replacement: list[Serve] = []
+
+    def chaos() -> None:
+        time.sleep(2.0)
+        serve.stop(signal.SIGKILL)
+        time.sleep(2.0)
+        replacement.append(Serve(socket_path, tmp_path / "serve.log"))
+
+    thread = threading.Thread(target=chaos)
+    thread.start()
+    try:
+        out = run_tool(check_tool, socket_path, "--chain", "hflip", "--frames", "240", "--fps", "30")
+    finally:
+        thread.join()
+        for s in replacement:
+            s.stop()
+    assert out["bad"] == "0"
+    assert int(out["reconnects"]) == 2
+    assert int(out["longest_gap"]) >= 30  # about two seconds passed through
+    assert int(out["processed"]) >= 100
+    assert out["status"].startswith("running hflip")
+
+
+def test_autostart_starts_the_server(check_tool, tmp_path):
+    socket_path = tmp_path / "auto" / "serve.sock"
+    try:
+        out = run_tool(check_tool, socket_path, "--chain", "hflip", "--frames", "300", "--fps", "30",
+                       "--serve-command", f"{sys.executable} -m vidgan serve")
+        assert out["bad"] == "0" and int(out["processed"]) > 0, out
+        assert (socket_path.parent / "serve.log").exists()
+    finally:
+        subprocess.run(["pkill", "-TERM", "-f", f"vidgan serve --socket {socket_path}"], check=False)
+
+
+def test_unknown_style_is_reported_and_frames_pass_through(check_tool, tmp_path):
+    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
+    try:
+        out = run_tool(check_tool, serve.socket_path, "--style", "sepia", "--frames", "60", "--fps", "30")
+    finally:
+        serve.stop()
+    assert out["processed"] == "0"
+    assert "sepia" in out["status"] and "pass through" in out["status"]
