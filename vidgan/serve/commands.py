@@ -46,3 +46,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     from vidgan.serve.obs_plugin import add_commands as add_obs_plugin_commands
 
     add_obs_plugin_commands(sub)
+
+    from vidgan.live import add_commands as add_live_commands
+
+    add_live_commands(sub)

@@ -239,5 +239,6 @@ class Config:
         """The ``-vf`` chain this configuration runs: the stylizer in its live setting, or ``chain``."""
         if self.chain:
             return self.chain
-        chain = f"stylize=style={self.style}:strength={self.strength:g}:temporal={self.temporal:g}:flow=fast"
-        return chain + (f":scale={self.scale}" if self.scale else "")
+        from vidgan.stages.stylize import live_chain
+
+        return live_chain(self.style, strength=self.strength, temporal=self.temporal, scale=self.scale)

@@ -50,6 +50,12 @@ def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if requested == "bf16" else torch.float32
 
 
+def live_chain(style: str, *, strength: float = 1.0, temporal: float = 0.8, scale: int = 0) -> str:
+    """The stylize chain live front ends run (OBS via serve, ``vidgan live``): the fast flow preset."""
+    chain = f"stylize=style={style}:strength={strength:g}:temporal={temporal:g}:flow=fast"
+    return chain + (f":scale={scale}" if scale else "")
+
+
 @register_filter("stylize")
 class StylizeStage(Stage):
     """Stylize a video with a recurrent CycleGAN generator (built-in or trained style)."""

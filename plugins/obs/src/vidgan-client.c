@@ -75,6 +75,8 @@ struct vg_client {
 	int current;     /* slot whose output is the newest result, -1: none */
 	int in_flight;   /* slots sent and not answered */
 	int64_t sent_ns; /* when the oldest frame in flight was sent */
+	int64_t entered_ns[VG_SLOTS]; /* when each slot's frame entered vg_client_process */
+	bool shown[VG_SLOTS];         /* each slot's result has been returned at least once */
 
 	uint8_t rx[VG_HEADER_SIZE + VG_MAX_PAYLOAD];
 	size_t rx_len;
@@ -672,6 +674,7 @@ static bool drain_replies(struct vg_client *c)
 							c->slots[c->current] = VG_SLOT_FREE;
 						c->current = (int)done.slot;
 						c->slots[done.slot] = VG_SLOT_RESULT;
+						c->shown[done.slot] = false;
 					} else {
 						c->slots[done.slot] = VG_SLOT_FREE;
 						set_status(c, "vidgan serve could not process a frame (see its log)");
@@ -700,7 +703,7 @@ static bool same_layout(const struct vg_layout *a, const struct vg_layout *b)
 	       a->full_range == b->full_range && a->matrix == b->matrix;
 }
 
-static bool process_locked(struct vg_client *c, struct vg_frame *frame)
+static bool process_locked(struct vg_client *c, struct vg_frame *frame, int64_t entered_ns)
 {
 	if (c->reconnect) {
 		c->reconnect = false;
@@ -739,6 +742,7 @@ static bool process_locked(struct vg_client *c, struct vg_frame *frame)
 			ssize_t n = send(c->fd, message, sizeof(message), MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n == (ssize_t)sizeof(message)) {
 				c->slots[slot] = VG_SLOT_IN_FLIGHT;
+				c->entered_ns[slot] = entered_ns;
 				c->in_flight = 1;
 				c->sent_ns = now;
 				c->stats.sent++;
@@ -759,6 +763,14 @@ static bool process_locked(struct vg_client *c, struct vg_frame *frame)
 	if (c->current < 0)
 		return false;
 	vg_copy_from_slot(c->shm + (size_t)(VG_SLOTS + c->current) * c->frame_bytes, frame);
+	if (!c->shown[c->current]) {
+		c->shown[c->current] = true;
+		double latency_ms = (double)(now_ns() - c->entered_ns[c->current]) / 1e6;
+		c->stats.latency_ms_total += latency_ms;
+		c->stats.latency_count++;
+		if (latency_ms > c->stats.latency_ms_max)
+			c->stats.latency_ms_max = latency_ms;
+	}
 	return true;
 }
 
@@ -774,7 +786,7 @@ bool vg_client_process(struct vg_client *c, struct vg_frame *frame)
 		   ((frame->width | frame->height) & 1)) {
 		set_status(c, "odd frame sizes of YUV sources are not supported; frames pass through");
 	} else {
-		processed = process_locked(c, frame);
+		processed = process_locked(c, frame, start);
 	}
 	if (processed)
 		c->stats.stylized++;

@@ -44,6 +44,9 @@ struct vg_stats {
 	uint64_t reconnects;
 	double call_ms_total; /* time spent inside vg_client_process */
 	double call_ms_max;
+	double latency_ms_total; /* frame entering the filter -> its result first returned */
+	double latency_ms_max;
+	uint64_t latency_count;
 };
 
 void vg_settings_defaults(struct vg_settings *settings);

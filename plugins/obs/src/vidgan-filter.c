@@ -63,11 +63,12 @@ void vidgan_filter_destroy(void *data)
 		vg_client_stats(filter->client, &st);
 		blog(LOG_INFO,
 		     "[vidgan] stats: frames=%llu stylized=%llu passthrough=%llu sent=%llu reconnects=%llu "
-		     "filter_ms_mean=%.3f filter_ms_max=%.3f",
+		     "filter_ms_mean=%.3f filter_ms_max=%.3f latency_ms_mean=%.1f latency_ms_max=%.1f",
 		     (unsigned long long)st.frames, (unsigned long long)st.stylized,
 		     (unsigned long long)st.passthrough, (unsigned long long)st.sent,
 		     (unsigned long long)st.reconnects, st.frames ? st.call_ms_total / (double)st.frames : 0.0,
-		     st.call_ms_max);
+		     st.call_ms_max, st.latency_count ? st.latency_ms_total / (double)st.latency_count : 0.0,
+		     st.latency_ms_max);
 		vg_client_destroy(filter->client);
 	}
 	bfree(filter);
