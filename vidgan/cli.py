@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
 
+    from vidgan.benchmark import add_commands as add_bench_commands
     from vidgan.eval.commands import add_eval_commands
     from vidgan.ffmpeg.plugin import add_commands as add_ffmpeg_plugin_commands
     from vidgan.serve.commands import add_commands as add_serve_commands
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sheet_commands(sub)
     add_eval_commands(sub)
     add_serve_commands(sub)
+    add_bench_commands(sub)
     return parser
 
 

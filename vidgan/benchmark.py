@@ -1,0 +1,294 @@
+"""``vidgan bench``: where the time goes per resolution, next to references measured in the same run.
+
+It makes its own clip (a moving test pattern with film grain, H.264, encoded here with PyAV) and
+times each step of the pipeline on it, per frame: decode, upload (to a tensor on the device,
+colour conversion included), each stage (stylize and interpolate, each model that has weights),
+each kernel, download, encode, and the whole run end to end. References, same run, same clip:
+the ``ffmpeg`` CLI transcoding it, each kernel's plain-torch twin, and a naive per-frame loop
+(CPU colour conversion with OpenCV, the generator in fp32, no motion, no overlap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidgan.errors import VidganError
+
+
+@dataclass
+class Row:
+    size: str
+    step: str
+    ms_per_frame: float | None
+    reference: str = ""
+    reference_ms: float | None = None
+    note: str = ""
+
+    @property
+    def fps(self) -> float | None:
+        return 1000.0 / self.ms_per_frame if self.ms_per_frame else None
+
+    @property
+    def speedup(self) -> float | None:
+        if self.ms_per_frame and self.reference_ms:
+            return self.reference_ms / self.ms_per_frame
+        return None
+
+
+def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -> None:
+    """A moving gradient with grain, so the encoder and motion estimation have real work."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20"}
+        for i in range(frames):
+            r = (x * 255 // max(1, width - 1) + 3 * i) % 256
+            g = (y * 255 // max(1, height - 1) + 2 * i) % 256
+            b = ((x + y) // 8 * 16 + 5 * i) % 256
+            rgb = np.stack([r, g, b], -1).astype(np.int16) + rng.integers(-12, 13, (height, width, 1))
+            frame = av.VideoFrame.from_ndarray(np.clip(rgb, 0, 255).astype(np.uint8), format="rgb24")
+            for packet in stream.encode(frame.reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def per_frame_ms(items: list, work: Callable[[object], object], device: str, warmup: int = 2) -> float:
+    """Median ms of ``work(item)`` over ``items`` after ``warmup`` calls."""
+    for item in items[:warmup]:
+        work(item)
+    samples = []
+    for item in items[warmup:] or items:
+        _sync(device)
+        started = time.perf_counter()
+        work(item)
+        _sync(device)
+        samples.append((time.perf_counter() - started) * 1e3)
+    return statistics.median(samples)
+
+
+def _stage_rows(size: str, frames: list, device: str) -> list[Row]:
+    from vidgan.frame import Frame
+    from vidgan.graph.pipeline import Pipeline
+    from vidgan.graph.stage import StageContext
+
+    chains = [
+        ("stylize lite", "stylize=preset=lite:flow=fast"),
+        ("stylize full", "stylize=preset=full:flow=fast"),
+        ("interpolate 2x dis", "interpolate=factor=2:model=dis"),
+        ("interpolate 2x lite", "interpolate=factor=2:model=lite"),
+        ("interpolate 2x full", "interpolate=factor=2:model=full"),
+    ]
+    rows = []
+    tensors = [Frame.from_av(f).to_tensor(device) for f in frames]
+    for name, chain in chains:
+        try:
+            pipeline = Pipeline.from_chain(chain, StageContext(device=device))
+            ms = per_frame_ms([Frame.from_av(f).with_tensor(t) for f, t in zip(frames, tensors)],
+                              pipeline.process, device, warmup=3)
+            rows.append(Row(size, name, ms, note="per input frame"))
+        except VidganError as exc:  # no weights for this model (yet): say so instead of a number
+            rows.append(Row(size, name, None, note=" ".join(str(exc).split())[:90]))
+    return rows
+
+
+def _kernel_rows(size: str, width: int, height: int, device: str) -> list[Row]:
+    import torch
+
+    from vidgan import ops
+    from vidgan.ops import reference
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, height, width, generator=g).to(device)
+    other = torch.rand(1, 3, height, width, generator=g).to(device)
+    flow = (torch.randn(1, 2, height, width, generator=g) * 3).to(device)
+    confidence = torch.rand(1, 1, height, width, generator=g).to(device)
+    cases = [
+        ("kernel warp", lambda _: ops.warp(image, flow), lambda _: reference.warp(image, flow)),
+        ("kernel consistency", lambda _: ops.consistency(flow, -flow), lambda _: reference.consistency(flow, -flow)),
+        ("kernel temporal_blend", lambda _: ops.temporal_blend(image, other, flow, confidence, 0.8),
+         lambda _: reference.temporal_blend(image, other, flow, confidence, 0.8)),
+    ]
+    rows = []
+    for name, fast, slow in cases:
+        items = list(range(12))
+        rows.append(Row(size, name, per_frame_ms(items, fast, device), "torch twin", per_frame_ms(items, slow, device)))
+    return rows
+
+
+def _naive_ms(frames: list, device: str) -> float | None:
+    """Per frame: OpenCV YUV->RGB on the host, fp32 generator, no motion, no recurrence, RGB->YUV back."""
+    import cv2
+    import torch
+
+    from vidgan.models.zoo import find_style, load_generator
+
+    try:
+        model = load_generator(find_style("van_gogh", "lite"), device)
+    except VidganError:
+        return None
+    height, width = frames[0].height, frames[0].width
+    short = 360 / min(height, width)
+
+    def run(frame) -> None:
+        yuv = frame.to_ndarray()  # yuv420p planes as one array
+        rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
+        tensor = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
+        if short < 1:
+            tensor = torch.nn.functional.interpolate(tensor, scale_factor=short, mode="area")
+        with torch.no_grad():
+            out = model(tensor, None, None)
+        out = torch.nn.functional.interpolate(out, size=(height, width), mode="bilinear")
+        back = (out[0].clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
+        cv2.cvtColor(back, cv2.COLOR_RGB2YUV_I420)
+
+    return per_frame_ms(frames, run, device)
+
+
+def bench_size(width: int, height: int, *, device: str, frames: int, tmp: Path, use_ffmpeg: bool) -> list[Row]:
+    from vidgan.engine import transcode
+    from vidgan.frame import Frame
+    from vidgan.io.encode import EncodeOptions
+
+    size = f"{width}x{height}"
+    clip = tmp / f"clip-{size}.mp4"
+    make_clip(clip, width, height, frames)
+    rows: list[Row] = []
+
+    with av.open(str(clip)) as container:
+        started = time.perf_counter()
+        decoded = list(container.decode(video=0))
+        decode_ms = (time.perf_counter() - started) * 1e3 / len(decoded)
+    rows.append(Row(size, "decode (H.264, PyAV)", decode_ms))
+    rows.append(Row(size, "upload + YUV->RGB", per_frame_ms(decoded, lambda f: Frame.from_av(f).to_tensor(device), device)))
+    tensors = [Frame.from_av(f).to_tensor(device) for f in decoded[:8]]
+    rows.append(Row(size, "download + RGB->YUV", per_frame_ms(
+        tensors, lambda t: Frame.from_av(decoded[0]).with_tensor(t).to_av().reformat(format="yuv420p"), device)))
+    with tempfile.TemporaryDirectory(dir=tmp) as enc_dir:
+        with av.open(str(Path(enc_dir) / "e.mp4"), "w") as out:
+            stream = out.add_stream("libx264", rate=30)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"preset": "veryfast", "crf": "23"}
+            started = time.perf_counter()
+            for f in decoded:
+                f.pts = None
+                for packet in stream.encode(f):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+            encode_ms = (time.perf_counter() - started) * 1e3 / len(decoded)
+    rows.append(Row(size, "encode (libx264 veryfast)", encode_ms))
+    rows += _stage_rows(size, decoded, device)
+    rows += _kernel_rows(size, width, height, device)
+
+    options = EncodeOptions(codec="libx264", preset="veryfast", crf=23)
+    ffmpeg_ms = None
+    if use_ffmpeg and shutil.which("ffmpeg"):
+        started = time.perf_counter()
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-nostdin", "-i", str(clip), "-c:v", "libx264",
+                        "-preset", "veryfast", "-crf", "23", str(tmp / "ff.mp4")], check=True)
+        ffmpeg_ms = (time.perf_counter() - started) * 1e3 / len(decoded)
+    report = transcode(clip, tmp / "null.mp4", chain="null", encode=options, device=device, overwrite=True)
+    rows.append(Row(size, "end to end -vf null", report.seconds * 1e3 / report.frames_in,
+                    "ffmpeg CLI transcode" if ffmpeg_ms else "", ffmpeg_ms))
+    report = transcode(clip, tmp / "sty.mp4", chain="stylize=preset=lite:flow=fast", encode=options, device=device,
+                       overwrite=True)
+    naive = _naive_ms(decoded, device)
+    rows.append(Row(size, "end to end -vf stylize (lite)", report.seconds * 1e3 / report.frames_in,
+                    "naive per-frame fp32 loop (no encode)" if naive else "", naive))
+    return rows
+
+
+def run_bench(sizes: list[tuple[int, int]], *, device: str, frames: int, use_ffmpeg: bool = True) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="vidgan-bench-") as tmp:
+        for width, height in sizes:
+            rows += bench_size(width, height, device=device, frames=frames, tmp=Path(tmp), use_ffmpeg=use_ffmpeg)
+    return rows
+
+
+def machine_line(device: str) -> str:
+    import torch
+
+    gpu = f", {torch.cuda.get_device_name(0)}" if device.startswith("cuda") else ""
+    return (f"{platform.machine()}, {os.cpu_count()} CPU threads{gpu}, {platform.system()} {platform.release()}; "
+            f"torch {torch.__version__}, PyAV {av.__version__}")
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = ["| size | step | ms/frame | fps | reference | ref ms/frame | speedup |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.ms_per_frame is None:
+            lines.append(f"| {r.size} | {r.step} | - | - | {r.note} | | |")
+            continue
+        ref = f"{r.reference_ms:.2f}" if r.reference_ms else ""
+        speed = f"{r.speedup:.2f}x" if r.speedup else ""
+        lines.append(f"| {r.size} | {r.step} | {r.ms_per_frame:.2f} | {r.fps:.1f} | {r.reference} | {ref} | {speed} |")
+    return "\n".join(lines)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WxH, e.g. 1280x720; got {text!r}") from None
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError(f"size must be even and at least 16x16; got {text!r}")
+    return width, height
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from vidgan.engine import resolve_device
+
+    device = resolve_device(args.device)
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise VidganError("--device cuda: no CUDA GPU is available here; use --device cpu")
+    sizes = args.size or [(640, 360), (1280, 720)]
+    rows = run_bench(sizes, device=device, frames=args.frames, use_ffmpeg=not args.no_ffmpeg)
+    if args.json:
+        print(json.dumps({"machine": machine_line(device), "device": device, "date": datetime.date.today().isoformat(),
+                          "frames": args.frames,
+                          "rows": [{**asdict(r), "fps": r.fps, "speedup": r.speedup} for r in rows]}, indent=2))
+    else:
+        print(f"# vidgan bench, {device}, {args.frames} frames per size; {machine_line(device)}; {datetime.date.today()}")
+        print(format_table(rows))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="time each step of the pipeline per resolution, next to references",
+                           description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    bench.add_argument("--size", type=_size, action="append", metavar="WxH", help="repeatable (default 640x360 1280x720)")
+    bench.add_argument("--frames", type=int, default=30, help="frames of the generated clip per size (default 30)")
+    bench.add_argument("--no-ffmpeg", action="store_true", help="skip the ffmpeg CLI reference")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
