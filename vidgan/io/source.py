@@ -86,7 +86,9 @@ class VideoSource:
         if _wants_nvdec(device):
             hwaccel = av.codec.hwaccel.HWAccel("cuda", allow_software_fallback=True)
         try:
-            self.container = av.open(open_url, mode="r", format=fmt, options=options, hwaccel=hwaccel)
+            # metadata_errors: a damaged or hostile file's tags are not UTF-8; replace, do not crash
+            self.container = av.open(open_url, mode="r", format=fmt, options=options, hwaccel=hwaccel,
+                                     metadata_errors="replace")
         except av.FFmpegError as exc:
             raise UnsupportedInputError(
                 f"cannot open {self.display_name}: not a readable video ({exc.strerror})"

@@ -799,7 +799,7 @@ class VideoPairs:
 
         frames: list[np.ndarray | None] = []
         try:
-            with av.open(str(path)) as container:
+            with av.open(str(path), metadata_errors="replace") as container:
                 if not container.streams.video:
                     log.warning("skipping %s: no video stream", path)
                     return None

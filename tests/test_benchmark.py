@@ -1,0 +1,30 @@
+"""``vidgan bench`` on a tiny generated clip: every row is there, timed or explained."""
+
+from __future__ import annotations
+
+import json
+
+from tests.runner import error_line, vidgan
+
+
+def test_bench_prints_every_step_with_references():
+    result = vidgan("bench", "--size", "64x48", "--frames", "8", "--no-ffmpeg", "--json", "--device", "cpu",
+                    timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = {row["step"]: row for row in report["rows"]}
+    for step in ("decode (H.264, PyAV)", "upload + YUV->RGB", "download + RGB->YUV", "encode (libx264 veryfast)",
+                 "stylize lite", "interpolate 2x dis", "kernel warp", "end to end -vf null",
+                 "end to end -vf stylize (lite)"):
+        assert rows[step]["ms_per_frame"] > 0, step
+    assert rows["kernel warp"]["reference"] == "torch twin" and rows["kernel warp"]["reference_ms"] > 0
+    assert rows["end to end -vf stylize (lite)"]["reference_ms"] > 0
+    # models without weights are listed with the reason instead of a number
+    assert rows["interpolate 2x full"]["ms_per_frame"] is None and "weights" in rows["interpolate 2x full"]["note"]
+    assert "CPU threads" in report["machine"]
+
+
+def test_bench_refuses_a_bad_size():
+    result = vidgan("bench", "--size", "big")
+    assert result.returncode == 2
+    assert "size must be WxH" in result.stderr
