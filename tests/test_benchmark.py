@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import torch
+
 from tests.runner import error_line, vidgan
 
 
@@ -28,3 +31,10 @@ def test_bench_refuses_a_bad_size():
     result = vidgan("bench", "--size", "big")
     assert result.returncode == 2
     assert "size must be WxH" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present: the CUDA table is the point there")
+def test_bench_on_cuda_without_a_gpu_says_so():
+    result = vidgan("bench", "--device", "cuda", "--size", "64x48", "--frames", "4")
+    assert result.returncode != 0
+    assert "no CUDA GPU" in error_line(result)
