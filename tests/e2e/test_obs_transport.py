@@ -19,6 +19,13 @@ from vidgan.serve import obs_plugin
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")]
 
 
+@pytest.fixture
+def serve(tmp_path: Path):
+    server = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def check_tool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = obs_plugin.build(tmp_path_factory.mktemp("obs-build"), plugin=False)
@@ -43,25 +50,17 @@ def test_without_a_server_every_frame_passes_through_at_once(check_tool, tmp_pat
 
 
 @pytest.mark.parametrize("fmt", ["bgra", "rgba"])
-def test_processed_frames_are_the_servers_result_one_or_two_frames_late(check_tool, tmp_path, fmt):
-    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
-    try:
-        out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--format", fmt, "--size", "320x240",
-                       "--frames", "60", "--fps", "30")
-    finally:
-        serve.stop()
+def test_processed_frames_are_the_servers_result_one_or_two_frames_late(check_tool, serve, fmt):
+    out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--format", fmt, "--size", "320x240",
+                   "--frames", "60", "--fps", "30")
     assert out["returncode"] == "0" and out["bad"] == "0"  # mirrored, and from a recent frame
     assert int(out["processed"]) >= 50 and int(out["first_processed"]) <= 10
 
 
 @pytest.mark.parametrize("fmt", ["nv12", "i420", "yuy2", "uyvy"])
-def test_yuv_formats_round_trip(check_tool, tmp_path, fmt):
-    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
-    try:
-        out = run_tool(check_tool, serve.socket_path, "--chain", "null", "--format", fmt, "--size", "640x360",
-                       "--frames", "30", "--fps", "30")
-    finally:
-        serve.stop()
+def test_yuv_formats_round_trip(check_tool, serve, fmt):
+    out = run_tool(check_tool, serve.socket_path, "--chain", "null", "--format", fmt, "--size", "640x360",
+                   "--frames", "30", "--fps", "30")
     assert int(out["processed"]) >= 20, out
 
 
@@ -104,11 +103,7 @@ def test_autostart_starts_the_server(check_tool, tmp_path):
         subprocess.run(["pkill", "-TERM", "-f", f"vidgan serve --socket {socket_path}"], check=False)
 
 
-def test_unknown_style_is_reported_and_frames_pass_through(check_tool, tmp_path):
-    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
-    try:
-        out = run_tool(check_tool, serve.socket_path, "--style", "sepia", "--frames", "60", "--fps", "30")
-    finally:
-        serve.stop()
+def test_unknown_style_is_reported_and_frames_pass_through(check_tool, serve):
+    out = run_tool(check_tool, serve.socket_path, "--style", "sepia", "--frames", "60", "--fps", "30")
     assert out["processed"] == "0"
     assert "sepia" in out["status"] and "pass through" in out["status"]

@@ -29,6 +29,7 @@ from vidgan.serve.protocol import (
     encode_text,
     pack_message,
     parse_header,
+    recv_exact,
 )
 
 
@@ -69,21 +70,12 @@ class ServeClient:
         return self._seq
 
     def receive(self) -> tuple[MessageType, bytes]:
-        header = parse_header(self._recv_exact(HEADER.size))
-        payload = self._recv_exact(header.length) if header.length else b""
+        header = parse_header(recv_exact(self.sock, HEADER.size))
+        payload = recv_exact(self.sock, header.length) if header.length else b""
         kind = MessageType(header.type)
         if kind is MessageType.ERROR:
             raise ServerError(decode_text(payload).get("message", "(no message)"))
         return kind, payload
-
-    def _recv_exact(self, size: int) -> bytes:
-        data = bytearray()
-        while len(data) < size:
-            chunk = self.sock.recv(size - len(data))
-            if not chunk:
-                raise ConnectionError("vidgan serve closed the connection")
-            data += chunk
-        return bytes(data)
 
     def _expect(self, wanted: MessageType) -> bytes:
         kind, payload = self.receive()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import re
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -84,6 +85,17 @@ def parse_header(raw: bytes) -> Header:
     except ValueError:
         raise ProtocolError(f"unknown message type {kind}") from None
     return Header(type=kind, length=length, seq=seq, version=version)
+
+
+def recv_exact(sock: socket.socket, size: int) -> bytes:
+    """Exactly ``size`` bytes from a stream socket; the peer closing first raises ConnectionResetError."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionResetError("the other side closed the connection")
+        data += chunk
+    return bytes(data)
 
 
 def pack_message(kind: MessageType, payload: bytes = b"", seq: int = 0) -> bytes:

@@ -37,6 +37,7 @@ from vidgan.serve.protocol import (
     encode_text,
     pack_message,
     parse_header,
+    recv_exact,
 )
 
 log = logging.getLogger("vidgan.serve")
@@ -49,20 +50,6 @@ MAX_CLIENTS = 16
 
 class ServeError(VidganError, OSError):
     """The server cannot start (socket in use, folder not private, ...)."""
-
-
-class _Closed(Exception):
-    """The peer closed the connection."""
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            raise _Closed
-        chunks += chunk
-    return bytes(chunks)
 
 
 class SharedMapping:
@@ -330,9 +317,9 @@ class Server:
         try:
             while not self._stop.is_set():
                 sock.settimeout(None)
-                header = parse_header(_recv_exact(sock, HEADER.size))
+                header = parse_header(recv_exact(sock, HEADER.size))
                 sock.settimeout(PAYLOAD_TIMEOUT_S)
-                payload = _recv_exact(sock, header.length) if header.length else b""
+                payload = recv_exact(sock, header.length) if header.length else b""
                 kind = MessageType(header.type)
                 if kind is MessageType.BYE:
                     break
@@ -345,7 +332,7 @@ class Server:
             session.send_error(str(exc))
         except socket.timeout:
             log.warning("client %d: dropped: a message stalled for more than %.0f s", session.number, PAYLOAD_TIMEOUT_S)
-        except (_Closed, ConnectionError):
+        except ConnectionError:
             pass
         except OSError as exc:
             if not self._stop.is_set():
