@@ -195,7 +195,7 @@ def run_live(
 
     url, input_format, paced = camera_url(camera)
     source = VideoSource(url, input_format=input_format, device=device)
-    pipeline = Pipeline.from_chain(chain, StageContext(device=device, frame_rate=source.info.frame_rate))
+    pipeline = Pipeline.from_chain(chain, StageContext(device=device, frame_rate=source.info.frame_rate, realtime=True))
     pipeline.set_input_rate(source.info.frame_rate)
     if pipeline.frame_count_changers():
         raise LiveError(f"{chain!r} adds or drops frames; live output shows one frame per camera frame")

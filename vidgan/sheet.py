@@ -76,7 +76,7 @@ def make_sheet(inputs: list[str], styles: list[str], output: Path, *, height: in
     stylize = get_filter("stylize")
     stages = [stylize(build_options("stylize", stylize.Options,
                                     [("style", s), ("motion", "none"), ("temporal", "0"), ("preset", preset)]),
-                      StageContext(device=device)) for s in styles]
+                      StageContext(device=device, realtime=True)) for s in styles]
     rows = []
     for label, rgb in _read_inputs(inputs, frames_per_video):
         rgb = _fit(rgb, height)

@@ -145,3 +145,37 @@ def test_compiled_generator_matches_eager(tiny_style):
     eager = _stage("stylize=style=tiny:motion=none:precision=fp32").stylize_tensor(frame)
     compiled = _stage("stylize=style=tiny:motion=none:precision=fp32:compile=1").stylize_tensor(frame)
     assert torch.allclose(eager, compiled, atol=1e-4)
+
+
+def _frames(count: int, cut_at: int) -> list:
+    from fractions import Fraction
+
+    from vidgan.frame import ColorInfo, Frame
+
+    tensors = [_texture(1 if i < cut_at else 7, shift=2 * i) for i in range(count)]
+    return [Frame(pts=i, time_base=Fraction(1, 25), color=ColorInfo(), _tensor=t) for i, t in enumerate(tensors)]
+
+
+def test_overlapped_motion_gives_the_same_frames_one_frame_later(tiny_style):
+    """overlap=1 estimates frame t+1's motion on a worker thread while frame t is stylized: the
+    output is held back one frame, and is the same as the serial stage's, scene cut included."""
+    serial, overlapped = _stage("stylize=style=tiny:overlap=0"), _stage("stylize=style=tiny:overlap=1")
+    frames = _frames(6, cut_at=4)
+    expected = [out for f in frames for out in serial.process(f)] + serial.flush()
+    got = []
+    for index, f in enumerate(frames):
+        produced = overlapped.process(f)
+        assert len(produced) == (0 if index == 0 else 1)
+        got += produced
+    got += overlapped.flush()
+    assert [f.pts for f in got] == list(range(6))
+    for a, b in zip(expected, got):
+        assert torch.equal(a.to_tensor(), b.to_tensor())
+
+
+def test_live_contexts_do_not_hold_frames_back(tiny_style):
+    live = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cpu", realtime=True)).stages[0]
+    files = _stage("stylize=style=tiny")
+    frame = _frames(1, cut_at=1)[0]
+    assert len(live.process(frame)) == 1 and not live.overlap
+    assert files.overlap and files.process(frame) == [] and len(files.flush()) == 1

@@ -94,7 +94,7 @@ class Frei0rHost:
 
         import_plugin_modules()
         device = resolve_device(os.environ.get(DEVICE_ENV, "auto"))
-        pipeline = Pipeline.from_chain(self.chain, StageContext(device=device))
+        pipeline = Pipeline.from_chain(self.chain, StageContext(device=device, realtime=True))
         check_one_to_one(pipeline, self.chain)
         self._pipeline = pipeline
         return pipeline

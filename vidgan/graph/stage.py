@@ -17,11 +17,14 @@ from vidgan.frame import Frame
 @dataclass(frozen=True)
 class StageContext:
     """What every stage of one pipeline shares: where tensors live (a torch device string), verbosity,
-    and the input's nominal frame rate when known (filters that add frames need it)."""
+    the input's nominal frame rate when known (filters that add frames need it), and whether each
+    frame's result is wanted at once (live front ends: OBS, cameras, frei0r) or throughput counts
+    more than a frame of delay (files and pipes)."""
 
     device: str = "cpu"
     verbose: bool = False
     frame_rate: Fraction | None = None
+    realtime: bool = False
 
 
 class Stage:

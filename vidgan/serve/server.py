@@ -132,7 +132,7 @@ class _Session:
             raise ProtocolError(f"shared memory {config.shm} has {shm.size} bytes; {config.slots} slots need {needed}")
         chain = config.pipeline_chain()
         try:
-            pipeline = Pipeline.from_chain(chain, StageContext(device=self.device))
+            pipeline = Pipeline.from_chain(chain, StageContext(device=self.device, realtime=True))
         except VidganError as exc:
             if shm is not self.shm:
                 shm.close()

@@ -9,6 +9,8 @@ back in where the motion is trusted (``temporal``), upscale, and mix with the in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ from vidgan.graph.stage import Stage, StageContext
 
 if TYPE_CHECKING:
     import torch
+
+    from vidgan.models.motion import MotionEstimate
 
 # torch is imported when a stylize filter is built, not when the registry loads: the CLI and
 # pure libavfilter chains start without it.
@@ -71,6 +75,9 @@ class StylizeStage(Stage):
         preset: str = field(default="auto", metadata={"help": "auto (full on CUDA), lite or full"})
         precision: str = field(default="auto", metadata={"help": "auto, fp32, bf16 (CPU) or fp16 (CUDA)"})
         compile: bool = field(default=False, metadata={"help": "torch.compile the generator (slow first frame)"})
+        overlap: str = field(default="auto", metadata={
+            "help": "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
+                    "auto (on for files, off live), 1 or 0"})
 
         def __post_init__(self) -> None:
             if not 0.0 <= self.strength <= 1.0:
@@ -85,6 +92,8 @@ class StylizeStage(Stage):
                 raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
             if self.flow not in FLOW_PRESETS:
                 raise ValueError(f"flow must be one of {', '.join(FLOW_PRESETS)}; got {self.flow!r}")
+            if self.overlap not in ("auto", "0", "1"):
+                raise ValueError(f"overlap must be auto, 0 or 1; got {self.overlap!r}")
 
     def __init__(self, options: Options, context: StageContext) -> None:
         from vidgan.models.motion import get_motion
@@ -121,6 +130,10 @@ class StylizeStage(Stage):
         self.short_side = options.scale or DEFAULT_SCALE.get(self.preset, 360)
         self._previous_input: torch.Tensor | None = None
         self._previous_output: torch.Tensor | None = None
+        self.overlap = options.overlap == "1" or (options.overlap == "auto" and not context.realtime)
+        # The frame held back while its motion is estimated on a worker thread (overlap only).
+        self._held: tuple[Frame, torch.Tensor, torch.Tensor, Callable[[], MotionEstimate | None]] | None = None
+        self._motion_thread = ThreadPoolExecutor(1, thread_name_prefix="vidgan-motion") if self.overlap else None
 
     def describe(self) -> str:
         o = self.options
@@ -138,6 +151,9 @@ class StylizeStage(Stage):
         return F.interpolate(image, size=size, mode="area")
 
     def reset(self) -> None:
+        if self._held is not None:
+            self._held[3]()  # let a running estimate finish before the motion state is reset
+        self._held = None
         self._previous_input = self._previous_output = None
         self.motion.reset()
         self.scene_cuts.reset()
@@ -149,21 +165,40 @@ class StylizeStage(Stage):
         with torch.no_grad():
             return self._stylize(image)
 
-    def _stylize(self, image: torch.Tensor) -> torch.Tensor:
+    def _start_motion(self, small: torch.Tensor) -> Callable[[], MotionEstimate | None]:
+        """Begin estimating ``small``'s motion from the previous input; returns how to get the result.
+        Scene cuts and size changes reset the motion state here, on the caller's thread, when no
+        estimate is running."""
+        import torch
+
+        previous, self._previous_input = self._previous_input, small
+        cut = self.scene_cuts.is_cut(small)
+        if previous is None:
+            return lambda: None
+        if cut or previous.shape != small.shape:
+            self.motion.reset()
+            return lambda: None
+
+        def estimate() -> MotionEstimate:
+            with torch.no_grad():  # grad mode is per thread
+                return self.motion.estimate(previous, small)
+
+        if self._motion_thread is None:
+            result = estimate()
+            return lambda: result
+        future = self._motion_thread.submit(estimate)
+        return future.result
+
+    def _generate(self, image: torch.Tensor, small: torch.Tensor, estimate: MotionEstimate | None) -> torch.Tensor:
         import torch
         import torch.nn.functional as F
 
         from vidgan import ops
 
-        small = self._to_processing(image)
-        cut = self.scene_cuts.is_cut(small)
         warped = confidence = None
-        if self._previous_input is not None and not cut and self._previous_input.shape == small.shape:
-            estimate = self.motion.estimate(self._previous_input, small)
+        if estimate is not None and self._previous_output is not None:
             warped, inside = ops.warp(self._previous_output, estimate.flow_cur_to_prev, border="edge")
             confidence = estimate.confidence * inside
-        elif self._previous_input is not None:
-            self.motion.reset()
         net_in = (small, warped, confidence)
         if self.device.type == "cuda" and self.dtype != torch.float32:
             net_in = tuple(
@@ -182,12 +217,43 @@ class StylizeStage(Stage):
             # Same result as ops.temporal_blend, reusing the warp made for the generator's input.
             weight = (confidence * self.options.temporal).clamp_(0.0, 1.0)
             styled = torch.lerp(styled, warped, weight)
-        self._previous_input, self._previous_output = small, styled
+        self._previous_output = styled
         if styled.shape[-2:] != image.shape[-2:]:
             styled = F.interpolate(styled, size=image.shape[-2:], mode="bilinear", align_corners=False)
         if self.options.strength < 1.0:
             styled = image + self.options.strength * (styled - image)
         return styled.clamp_(0.0, 1.0)
 
+    def _stylize(self, image: torch.Tensor) -> torch.Tensor:
+        small = self._to_processing(image)
+        return self._generate(image, small, self._start_motion(small)())
+
     def process(self, frame: Frame) -> list[Frame]:
-        return [frame.with_tensor(self.stylize_tensor(frame.to_tensor(self.device)))]
+        import torch
+
+        image = frame.to_tensor(self.device)
+        if not self.overlap:
+            return [frame.with_tensor(self.stylize_tensor(image))]
+        with torch.no_grad():
+            small = self._to_processing(image)
+            out: list[Frame] = []
+            if self._held is not None:
+                # The held frame's motion has been estimated while the last generator ran; start this
+                # frame's now, so it runs while the held frame is stylized.
+                held_frame, held_image, held_small, held_motion = self._held
+                estimate = held_motion()
+                self._held = (frame, image, small, self._start_motion(small))
+                out.append(held_frame.with_tensor(self._generate(held_image, held_small, estimate)))
+            else:
+                self._held = (frame, image, small, self._start_motion(small))
+            return out
+
+    def flush(self) -> list[Frame]:
+        import torch
+
+        if self._held is None:
+            return []
+        held_frame, held_image, held_small, held_motion = self._held
+        self._held = None
+        with torch.no_grad():
+            return [held_frame.with_tensor(self._generate(held_image, held_small, held_motion()))]
