@@ -174,8 +174,16 @@ def test_overlapped_motion_gives_the_same_frames_one_frame_later(tiny_style):
 
 
 def test_live_contexts_do_not_hold_frames_back(tiny_style):
-    live = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cpu", realtime=True)).stages[0]
-    files = _stage("stylize=style=tiny")
+    live = Pipeline.from_chain("stylize=style=tiny:overlap=auto", StageContext(device="cpu", realtime=True)).stages[0]
+    cpu_files = _stage("stylize=style=tiny")  # auto: off on the CPU, where it does not pay
     frame = _frames(1, cut_at=1)[0]
     assert len(live.process(frame)) == 1 and not live.overlap
-    assert files.overlap and files.process(frame) == [] and len(files.flush()) == 1
+    assert not cpu_files.overlap and len(cpu_files.process(frame)) == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_overlap_is_on_by_default_for_files_on_cuda(tiny_style):
+    stage = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cuda")).stages[0]
+    frame = _frames(1, cut_at=1)[0]
+    assert stage.overlap and stage.process(frame) == [] and len(stage.flush()) == 1
