@@ -86,9 +86,15 @@ class Obs:
         raise AssertionError(f"OBS log never said {text!r}; its tail:\n{self.log_text()[-3000:]}")
 
     def record(self, seconds: float) -> Path:
+        """Record for ``seconds`` once the output has started, and return when the file is complete:
+        StopRecord answers before the muxer has finished, and OBS stopped then leaves an empty file."""
+        mark = len(self.log_text())
         self.client.start_record()
+        self.wait_for_log("==== Recording Start", after=mark)
         time.sleep(seconds)
-        return Path(self.client.stop_record().output_path)
+        path = Path(self.client.stop_record().output_path)
+        self.wait_for_log("==== Recording Stop", after=mark)
+        return path
 
 
 @contextmanager

@@ -127,8 +127,8 @@ def test_server_absent_killed_and_back(tmp_path, clip):
         obs.wait_for_log("vidgan serve is not running")
         absent = obs.record(1.5)
 
+        mark = len(obs.log_text())  # before the server starts: the filter may connect at once
         serve = Serve(socket_path, tmp_path / "serve.log")
-        mark = len(obs.log_text())
         obs.wait_for_log("[vidgan] status: running hflip", after=mark)
         time.sleep(0.5)
         present = obs.record(2.0)
@@ -140,8 +140,8 @@ def test_server_absent_killed_and_back(tmp_path, clip):
         killed = obs.record(1.5)
         assert obs.process.poll() is None, "OBS must survive the server's crash"
 
-        serve = Serve(socket_path, tmp_path / "serve.log")
         mark = len(obs.log_text())
+        serve = Serve(socket_path, tmp_path / "serve.log")
         obs.wait_for_log("[vidgan] status: running hflip", after=mark, timeout=30)
         time.sleep(0.5)
         back = obs.record(2.0)
