@@ -107,3 +107,12 @@ def test_unknown_style_is_reported_and_frames_pass_through(check_tool, serve):
     out = run_tool(check_tool, serve.socket_path, "--style", "sepia", "--frames", "60", "--fps", "30")
     assert out["processed"] == "0"
     assert "sepia" in out["status"] and "pass through" in out["status"]
+
+
+@pytest.mark.parametrize("size", ["480x270", "160x120"])
+def test_a_source_changing_size_mid_stream_is_reconfigured_on_the_same_connection(check_tool, serve, size):
+    out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--frames", "120", "--fps", "30",
+                   "--resize-at", "50", "--resize", size)
+    assert out["bad"] == "0" and out["reconnects"] == "1"
+    assert int(out["processed_after_resize"]) >= 50  # a few frames pass through while the server remaps
+    assert out["status"] == f"running hflip on {size} bgra"

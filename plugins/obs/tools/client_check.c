@@ -4,6 +4,7 @@
  *
  *   vidgan-client-check --socket PATH [--format bgra] [--size 1280x720] [--frames 90] [--fps 30]
  *                       [--chain hflip] [--serve-command CMD] [--status-every N]
+ *                       [--resize-at N --resize WxH]
  *
  * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
  * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
@@ -125,7 +126,8 @@ int main(int argc, char **argv)
 	vg_settings_defaults(&settings);
 	settings.autostart = false;
 	struct vg_frame frame = {.format = VG_FORMAT_BGRA, .width = 320, .height = 240, .matrix = 709};
-	int frames = 90, status_every = 0;
+	int frames = 90, status_every = 0, resize_at = -1;
+	uint32_t resize_w = 0, resize_h = 0;
 	double fps = 30.0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -153,6 +155,10 @@ int main(int argc, char **argv)
 			settings.autostart = true;
 		} else if (!strcmp(arg, "--status-every"))
 			status_every = atoi(value);
+		else if (!strcmp(arg, "--resize-at"))
+			resize_at = atoi(value);
+		else if (!strcmp(arg, "--resize"))
+			sscanf(value, "%ux%u", &resize_w, &resize_h);
 		else {
 			fprintf(stderr, "vidgan-client-check: unknown option %s\n", arg);
 			return 2;
@@ -164,7 +170,9 @@ int main(int argc, char **argv)
 	}
 	bool verify = !strcmp(settings.chain, "hflip") &&
 		      (frame.format == VG_FORMAT_BGRA || frame.format == VG_FORMAT_RGBA);
-	uint8_t *buffer = calloc(1, (size_t)(frame.width * 4 + 64) * frame.height * 2);
+	uint32_t max_w = frame.width > resize_w ? frame.width : resize_w;
+	uint32_t max_h = frame.height > resize_h ? frame.height : resize_h;
+	uint8_t *buffer = calloc(1, (size_t)(max_w * 4 + 64) * max_h * 2);
 	double *costs = calloc((size_t)frames, sizeof(double));
 	struct vg_client *client = vg_client_create(&settings);
 	if (!buffer || !costs || !client) {
@@ -172,13 +180,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setup_frame(&frame, buffer, 64);
-	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0;
+	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0, processed_after_resize = 0;
 	double start = now_ms(), interval = 1000.0 / fps;
 	for (int i = 0; i < frames; i++) {
 		double due = start + i * interval, wait = due - now_ms();
 		if (wait > 0) {
 			struct timespec ts = {.tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(fmod(wait, 1000.0) * 1e6)};
 			nanosleep(&ts, NULL);
+		}
+		if (i == resize_at && resize_w && resize_h) { /* the source changes size mid-stream */
+			frame.width = resize_w;
+			frame.height = resize_h;
+			setup_frame(&frame, buffer, 64);
 		}
 		frame.timestamp_ns = (int64_t)(i * interval * 1e6);
 		paint(&frame, (uint32_t)i);
@@ -191,6 +204,8 @@ int main(int argc, char **argv)
 				first_processed = i;
 			if (verify)
 				bad += check_hflip(&frame, (uint32_t)i);
+			if (resize_at >= 0 && i >= resize_at)
+				processed_after_resize++;
 			gap = 0;
 		} else if (first_processed >= 0 && ++gap > longest_gap) {
 			longest_gap = gap;
@@ -221,10 +236,11 @@ int main(int argc, char **argv)
 	}
 	copies = (now_ms() - copies) / 50;
 	free(slot);
-	printf("frames=%d processed=%d passthrough=%d bad=%d first_processed=%d longest_gap=%d reconnects=%llu "
+	printf("frames=%d processed=%d processed_after_resize=%d passthrough=%d bad=%d first_processed=%d "
+	       "longest_gap=%d reconnects=%llu "
 	       "cost_ms_mean=%.4f cost_ms_p50=%.4f cost_ms_p99=%.4f cost_ms_max=%.4f copies_ms=%.4f "
 	       "latency_ms_mean=%.2f latency_ms_max=%.2f status=%s\n",
-	       frames, processed, frames - processed, bad, first_processed, longest_gap,
+	       frames, processed, processed_after_resize, frames - processed, bad, first_processed, longest_gap,
 	       (unsigned long long)stats.reconnects, total / frames, costs[frames / 2],
 	       costs[(int)(frames * 0.99)], costs[frames - 1], copies,
 	       stats.latency_count ? stats.latency_ms_total / (double)stats.latency_count : 0.0,
