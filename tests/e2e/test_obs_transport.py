@@ -114,5 +114,13 @@ def test_a_source_changing_size_mid_stream_is_reconfigured_on_the_same_connectio
     out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--frames", "120", "--fps", "30",
                    "--resize-at", "50", "--resize", size)
     assert out["bad"] == "0" and out["reconnects"] == "1"
-    assert int(out["processed_after_resize"]) >= 50  # a few frames pass through while the server remaps
+    assert int(out["processed_after_change"]) >= 50  # a few frames pass through while the server remaps
     assert out["status"] == f"running hflip on {size} bgra"
+
+
+def test_new_settings_mid_stream_switch_the_pipeline_on_the_same_connection(check_tool, serve):
+    out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--frames", "120", "--fps", "30",
+                   "--rechain-at", "50", "--rechain", "vflip")
+    assert out["bad"] == "0" and out["reconnects"] == "1"  # hflip frames checked until the switch
+    assert int(out["processed_after_change"]) >= 50
+    assert out["status"] == "running vflip on 320x240 bgra"

@@ -4,7 +4,7 @@
  *
  *   vidgan-client-check --socket PATH [--format bgra] [--size 1280x720] [--frames 90] [--fps 30]
  *                       [--chain hflip] [--serve-command CMD] [--status-every N]
- *                       [--resize-at N --resize WxH]
+ *                       [--resize-at N --resize WxH] [--rechain-at N --rechain CHAIN]
  *
  * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
  * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
@@ -128,6 +128,8 @@ int main(int argc, char **argv)
 	struct vg_frame frame = {.format = VG_FORMAT_BGRA, .width = 320, .height = 240, .matrix = 709};
 	int frames = 90, status_every = 0, resize_at = -1;
 	uint32_t resize_w = 0, resize_h = 0;
+	int rechain_at = -1;
+	char rechain[512] = "";
 	double fps = 30.0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -159,6 +161,10 @@ int main(int argc, char **argv)
 			resize_at = atoi(value);
 		else if (!strcmp(arg, "--resize"))
 			sscanf(value, "%ux%u", &resize_w, &resize_h);
+		else if (!strcmp(arg, "--rechain-at"))
+			rechain_at = atoi(value);
+		else if (!strcmp(arg, "--rechain"))
+			snprintf(rechain, sizeof(rechain), "%s", value);
 		else {
 			fprintf(stderr, "vidgan-client-check: unknown option %s\n", arg);
 			return 2;
@@ -180,7 +186,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setup_frame(&frame, buffer, 64);
-	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0, processed_after_resize = 0;
+	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0, processed_after_change = 0;
 	double start = now_ms(), interval = 1000.0 / fps;
 	for (int i = 0; i < frames; i++) {
 		double due = start + i * interval, wait = due - now_ms();
@@ -193,6 +199,11 @@ int main(int argc, char **argv)
 			frame.height = resize_h;
 			setup_frame(&frame, buffer, 64);
 		}
+		if (i == rechain_at) { /* new settings from the filter's properties, mid-stream */
+			snprintf(settings.chain, sizeof(settings.chain), "%s", rechain);
+			vg_client_update(client, &settings);
+			verify = false;
+		}
 		frame.timestamp_ns = (int64_t)(i * interval * 1e6);
 		paint(&frame, (uint32_t)i);
 		double t0 = now_ms();
@@ -204,8 +215,8 @@ int main(int argc, char **argv)
 				first_processed = i;
 			if (verify)
 				bad += check_hflip(&frame, (uint32_t)i);
-			if (resize_at >= 0 && i >= resize_at)
-				processed_after_resize++;
+			if ((resize_at >= 0 && i >= resize_at) || (rechain_at >= 0 && i >= rechain_at))
+				processed_after_change++;
 			gap = 0;
 		} else if (first_processed >= 0 && ++gap > longest_gap) {
 			longest_gap = gap;
@@ -236,11 +247,11 @@ int main(int argc, char **argv)
 	}
 	copies = (now_ms() - copies) / 50;
 	free(slot);
-	printf("frames=%d processed=%d processed_after_resize=%d passthrough=%d bad=%d first_processed=%d "
+	printf("frames=%d processed=%d processed_after_change=%d passthrough=%d bad=%d first_processed=%d "
 	       "longest_gap=%d reconnects=%llu "
 	       "cost_ms_mean=%.4f cost_ms_p50=%.4f cost_ms_p99=%.4f cost_ms_max=%.4f copies_ms=%.4f "
 	       "latency_ms_mean=%.2f latency_ms_max=%.2f status=%s\n",
-	       frames, processed, processed_after_resize, frames - processed, bad, first_processed, longest_gap,
+	       frames, processed, processed_after_change, frames - processed, bad, first_processed, longest_gap,
 	       (unsigned long long)stats.reconnects, total / frames, costs[frames / 2],
 	       costs[(int)(frames * 0.99)], costs[frames - 1], copies,
 	       stats.latency_count ? stats.latency_ms_total / (double)stats.latency_count : 0.0,
