@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -51,29 +50,6 @@ def nearest(frame: np.ndarray, candidates: list[np.ndarray]) -> float:
     return min(float(np.abs(frame - c).mean()) for c in candidates)
 
 
-class Serve:
-    """``vidgan serve`` as its own process, so a test can kill it like a crash would."""
-
-    def __init__(self, socket_path: Path, log: Path) -> None:
-        self.socket_path, self.log = socket_path, log
-        ready = log.with_suffix(".ready")
-        ready.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vidgan", "serve", "--socket", str(socket_path), "--ready-file", str(ready), "-v"],
-            stdout=subprocess.DEVNULL, stderr=open(log, "ab"),
-        )
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert self.process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "vidgan serve did not start"
-            time.sleep(0.1)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=30)
-
-
 def add_clip_with_filter(obs: obs_harness.Obs, clip: Path, settings: dict) -> None:
     scene = obs.client.get_current_program_scene().current_program_scene_name
     obs.client.create_input(scene, "clip", "ffmpeg_source",
@@ -81,18 +57,16 @@ def add_clip_with_filter(obs: obs_harness.Obs, clip: Path, settings: dict) -> No
     obs.client.create_source_filter("clip", "vidgan", "vidgan_stylize_filter", settings)
 
 
-def test_recording_holds_the_stylized_frames(tmp_path, clip):
-    serve = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
-    try:
-        with obs_harness.running_obs(tmp_path, width=W, height=H, fps=FPS) as obs:
-            add_clip_with_filter(obs, clip, {"socket_path": str(serve.socket_path), "autostart": False,
-                                             "style": "van_gogh", "temporal": 0.0})
-            obs.wait_for_log("[vidgan] status: running van_gogh")
-            time.sleep(1.0)
-            recording = obs.record(3.0)
-        log = obs.log_text()
-    finally:
-        serve.stop()
+def test_recording_holds_the_stylized_frames(tmp_path, clip, start_serve):
+    serve = start_serve(tmp_path / "run" / "serve.sock")
+    with obs_harness.running_obs(tmp_path, width=W, height=H, fps=FPS) as obs:
+        add_clip_with_filter(obs, clip, {"socket_path": str(serve.socket_path), "autostart": False,
+                                         "style": "van_gogh", "temporal": 0.0})
+        obs.wait_for_log("[vidgan] status: running van_gogh")
+        time.sleep(1.0)
+        recording = obs.record(3.0)
+    log = obs.log_text()
+    serve.stop()
     # Outside OBS: the same chain the server runs (temporal 0: every frame stands alone, so frames
     # OBS skipped or repeated do not change the others).
     reference = tmp_path / "reference.mkv"
@@ -116,7 +90,7 @@ def classify_flipped(recording: Path, inputs: list[np.ndarray], flipped: list[np
     return np.array([nearest(f, flipped) < nearest(f, inputs) for f in frames])
 
 
-def test_server_absent_killed_and_back(tmp_path, clip):
+def test_server_absent_killed_and_back(tmp_path, clip, start_serve):
     """Frames pass through while there is no server, are processed once it starts, pass through
     again after it is killed (OBS keeps running), and are processed again when it returns."""
     socket_path = tmp_path / "run" / "serve.sock"
@@ -128,7 +102,7 @@ def test_server_absent_killed_and_back(tmp_path, clip):
         absent = obs.record(1.5)
 
         mark = len(obs.log_text())  # before the server starts: the filter may connect at once
-        serve = Serve(socket_path, tmp_path / "serve.log")
+        serve = start_serve(socket_path)
         obs.wait_for_log("[vidgan] status: running hflip", after=mark)
         time.sleep(0.5)
         present = obs.record(2.0)
@@ -141,7 +115,7 @@ def test_server_absent_killed_and_back(tmp_path, clip):
         assert obs.process.poll() is None, "OBS must survive the server's crash"
 
         mark = len(obs.log_text())
-        serve = Serve(socket_path, tmp_path / "serve.log")
+        serve = start_serve(socket_path)
         obs.wait_for_log("[vidgan] status: running hflip", after=mark, timeout=30)
         time.sleep(0.5)
         back = obs.record(2.0)

@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_obs import Serve
 from vidgan.serve import obs_plugin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")]
 
 
 @pytest.fixture
-def serve(tmp_path: Path):
-    server = Serve(tmp_path / "run" / "serve.sock", tmp_path / "serve.log")
-    yield server
-    server.stop()
+def serve(tmp_path: Path, start_serve):
+    return start_serve(tmp_path / "run" / "serve.sock")
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +61,17 @@ def test_yuv_formats_round_trip(check_tool, serve, fmt):
     assert int(out["processed"]) >= 20, out
 
 
-def test_server_killed_mid_stream_then_back(check_tool, tmp_path):
+def test_server_killed_mid_stream_then_back(check_tool, tmp_path, start_serve):
     """Kill -9 the server after 2 s and start a new one at 4 s: frames pass through in between,
     the client reconnects by itself, and no frame is ever wrong."""
     socket_path = tmp_path / "run" / "serve.sock"
-    serve = Serve(socket_path, tmp_path / "serve.log")
-    replacement: list[Serve] = []
+    serve = start_serve(socket_path)
 
     def chaos() -> None:
         time.sleep(2.0)
         serve.stop(signal.SIGKILL)
         time.sleep(2.0)
-        replacement.append(Serve(socket_path, tmp_path / "serve.log"))
+        start_serve(socket_path)
 
     thread = threading.Thread(target=chaos)
     thread.start()
@@ -83,8 +79,6 @@ def test_server_killed_mid_stream_then_back(check_tool, tmp_path):
         out = run_tool(check_tool, socket_path, "--chain", "hflip", "--frames", "240", "--fps", "30")
     finally:
         thread.join()
-        for s in replacement:
-            s.stop()
     assert out["bad"] == "0"
     assert int(out["reconnects"]) == 2
     assert int(out["longest_gap"]) >= 30  # about two seconds passed through
