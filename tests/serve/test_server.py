@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -248,3 +249,22 @@ def test_sigterm_stops_the_command_cleanly(tmp_path):
     assert proc.returncode == 0, err
     assert "stopped" in err
     assert not sock_path.exists()
+
+
+@pytest.mark.parametrize("socket_path", ["/proc/no-such-folder/serve.sock", "/tmp/" + "x" * 120 + "/serve.sock"])
+def test_unusable_socket_path_is_one_line(socket_path):
+    from tests.runner import error_line, vidgan
+
+    result = vidgan("serve", "--socket", socket_path)
+    assert result.returncode != 0
+    assert "cannot listen on" in error_line(result)
+    if "xxx" in socket_path:
+        shutil.rmtree(Path(socket_path).parent, ignore_errors=True)
+
+
+def test_obs_plugin_install_into_an_uncreatable_folder_is_one_line():
+    from tests.runner import error_line, vidgan
+
+    result = vidgan("obs-plugin", "install", "--dest", "/proc/no-such-folder")
+    assert result.returncode != 0
+    assert "cannot create /proc/no-such-folder" in error_line(result)

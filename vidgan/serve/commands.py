@@ -10,15 +10,15 @@ from vidgan.serve.paths import SOCKET_ENV, default_socket_path
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from vidgan.engine import resolve_device
-    from vidgan.serve.server import Server
+    from vidgan.serve.server import ServeError, Server
 
     server = Server(args.socket or default_socket_path(), device=resolve_device(args.device))
     try:
         server.bind()
-    except PermissionError as exc:
-        from vidgan.serve.server import ServeError
-
+    except PermissionError as exc:  # ensure_private_dir's own message names the folder and the fix
         raise ServeError(str(exc)) from None
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {server.socket_path}: {exc.strerror or exc}") from None
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: server.stop())
     if args.ready_file:

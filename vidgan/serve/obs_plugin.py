@@ -80,15 +80,23 @@ def build(build_dir: Path, *, plugin: bool = True, serve_command: str | None = N
 def install(dest_root: Path | None = None, *, serve_command: str | None = None) -> Path:
     """Build and copy ``obs-vidgan/{bin/64bit,data}`` under ``dest_root``, replacing an older install."""
     dest_root = Path(dest_root) if dest_root is not None else default_plugin_root()
+    try:
+        dest_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ObsPluginBuildError(f"cannot create {dest_root}: {exc.strerror or exc}") from None
     with tempfile.TemporaryDirectory(prefix="vidgan-obs-build-") as tmp:
         built = build(Path(tmp), serve_command=serve_command) / PLUGIN_NAME
-        dest_root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{PLUGIN_NAME}-", dir=dest_root))
-        shutil.copytree(built, staging, dirs_exist_ok=True)
-        target = dest_root / PLUGIN_NAME
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        try:
+            shutil.copytree(built, staging, dirs_exist_ok=True)
+            target = dest_root / PLUGIN_NAME
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging, target)
+        except OSError as exc:
+            raise ObsPluginBuildError(f"cannot install into {dest_root}: {exc.strerror or exc}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
