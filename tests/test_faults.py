@@ -27,7 +27,7 @@ def digest(path: Path) -> str:
 
 
 def small_disk_command() -> list[str] | None:
-    """A prefix that runs a shell with a 300 KiB tmpfs mounted: as root directly, else in a user namespace."""
+    """A prefix that runs a shell in its own user and mount namespace, where it may mount a tmpfs."""
     if shutil.which("unshare") and subprocess.run(["unshare", "-Urm", "true"], capture_output=True).returncode == 0:
         return ["unshare", "-Urm", "sh", "-c"]
     return None

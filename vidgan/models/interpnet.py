@@ -161,10 +161,7 @@ def build_interpnet(config: InterpNetConfig | str) -> InterpNet:
 
 def load_interpnet(weights: Path, device: torch.device | str = "cpu") -> InterpNet:
     """Rebuild a trained network from ``NAME.json`` and load ``NAME.safetensors`` safely."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from vidgan.models.zoo import ModelFileError, refuse_pickle
+    from vidgan.models.zoo import ModelFileError, load_safetensors_state, refuse_pickle
 
     refuse_pickle(weights)
     try:
@@ -172,10 +169,7 @@ def load_interpnet(weights: Path, device: torch.device | str = "cpu") -> InterpN
         config = InterpNetConfig.from_dict(card["network"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"model card of {weights.name} is missing or unreadable: {exc}") from None
-    try:
-        state = load_file(str(weights), device=str(device))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"weights {weights} are corrupt: {exc}") from None
+    state = load_safetensors_state(weights, device, label=f"weights {weights}")
     net = InterpNet(config)
     try:
         net.load_state_dict(state, strict=True)

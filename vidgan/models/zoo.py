@@ -141,20 +141,26 @@ def refuse_pickle(path: Path) -> None:
         )
 
 
-def load_generator(entry: StyleEntry, device: torch.device | str = "cpu") -> RecurrentStylizer:
-    """Rebuild the generator from the card and load its weights safely."""
+def load_safetensors_state(weights: Path, device: torch.device | str, *, label: str) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file on ``device``; a damaged file is a ModelFileError that says
+    ``<label> are corrupt``."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    try:
+        return load_file(str(weights), device=str(device))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{label} are corrupt: {exc}") from None
+
+
+def load_generator(entry: StyleEntry, device: torch.device | str = "cpu") -> RecurrentStylizer:
+    """Rebuild the generator from the card and load its weights safely."""
     refuse_pickle(entry.weights)
     try:
         config = StylizerConfig.from_dict(entry.card["generator"])
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"model card of {entry.name!r}: {exc}") from None
-    try:
-        state = load_file(str(entry.weights), device=str(device))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"weights of style {entry.name!r} ({entry.weights}) are corrupt: {exc}") from None
+    state = load_safetensors_state(entry.weights, device, label=f"weights of style {entry.name!r} ({entry.weights})")
     model = RecurrentStylizer(config)
     try:
         model.load_state_dict(state, strict=True)

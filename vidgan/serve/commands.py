@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+from pathlib import Path
 
 from vidgan.serve.paths import SOCKET_ENV, default_socket_path
 
@@ -22,8 +23,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: server.stop())
     if args.ready_file:
-        from pathlib import Path
-
         Path(args.ready_file).write_text(str(server.socket_path))
     server.serve_forever()
     return 0

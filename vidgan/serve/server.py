@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vidgan import __version__
 from vidgan.errors import VidganError
+from vidgan.frame import ColorInfo
 from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.stage import StageContext
 from vidgan.serve import pixels
@@ -87,6 +88,7 @@ class _Session:
     config: Config | None = None
     shm: SharedMapping | None = None
     pipeline: Pipeline | None = None
+    color: ColorInfo | None = None
     frames: int = 0
     last_pts: int | None = None
     _send_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -146,6 +148,7 @@ class _Session:
         if self.shm is not None and self.shm is not shm:
             self.shm.close()
         self.config, self.shm, self.pipeline, self.last_pts = config, shm, pipeline, None
+        self.color = pixels.color_info(matrix=config.matrix, full_range=config.full_range)
         log.info("client %d: %dx%d %s, %s", self.number, config.layout.width, config.layout.height,
                  config.layout.format, pipeline.describe())
         self.send(
@@ -174,8 +177,7 @@ class _Session:
         self.send(MessageType.DONE, DONE_PAYLOAD.pack(slot, int(status), timestamp_ns, elapsed), seq)
 
     def _process(self, slot: int, timestamp_ns: int) -> None:
-        config, layout = self.config, self.config.layout
-        color = pixels.color_info(matrix=config.matrix, full_range=config.full_range)
+        config, layout, color = self.config, self.config.layout, self.color
         source = pixels.slot_view(self.shm.buf, layout.input_offset(slot), layout)
         target = pixels.slot_view(self.shm.buf, layout.output_offset(slot, config.slots), layout)
         pts = timestamp_ns if self.last_pts is None or timestamp_ns > self.last_pts else self.last_pts + 1

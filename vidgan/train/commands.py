@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from vidgan.errors import VidganError
+from vidgan.train.checkpoint import CHECKPOINT_NAME
 
 
 def _train_style(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def _train_style(args: argparse.Namespace) -> int:
         config = StyleTrainingConfig(name=args.name, content=tuple(args.content), style=tuple(args.style),
                                      videos=tuple(args.videos), preset=args.preset, out=out,
                                      amp=not args.no_amp, compile=args.compile, **settings)
-    if not args.resume and Path(out, "checkpoint.pt").exists():
+    if not args.resume and Path(out, CHECKPOINT_NAME).exists():
         raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
     weights = StyleTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
                                        resume=args.resume)
@@ -61,7 +62,7 @@ def _train_interp(args: argparse.Namespace) -> int:
             settings["skips"] = tuple(args.skips)
         config = InterpTrainingConfig(name=args.name, sources=sources, photos=tuple(args.photos), out=out,
                                       preset=args.preset, seed=args.seed, amp=not args.no_amp, **settings)
-    if not args.resume and Path(out, "checkpoint.pt").exists():
+    if not args.resume and Path(out, CHECKPOINT_NAME).exists():
         raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
     weights = InterpTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
                                         resume=args.resume)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from vidgan.models.interpnet import PRESETS, InterpNet, Preset
 from vidgan.ops import reference
 from vidgan.progress import Progress
 from vidgan.train import losses
+from vidgan.train.checkpoint import CHECKPOINT_NAME, machine_description, read_checkpoint, write_checkpoint
 from vidgan.train.data import TrainingDataError, _fit_short_side, _occluder_mask, find_images, read_image
 
 log = logging.getLogger("vidgan")
@@ -304,7 +304,7 @@ class InterpTrainer:
             handle.write(json.dumps({"step": self.state.step, **{k: round(v, 6) for k, v in values.items()}}) + "\n")
 
     def checkpoint_path(self) -> Path:
-        return self.out / "checkpoint.pt"
+        return self.out / CHECKPOINT_NAME
 
     def save_checkpoint(self) -> Path:
         payload = {
@@ -313,19 +313,13 @@ class InterpTrainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "scaler": self.scaler.state_dict(),
             "torch_rng": torch.get_rng_state(), "numpy_rng": json.dumps(self.rng.bit_generator.state),
         }
-        path = self.checkpoint_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        torch.save(payload, tmp)
-        tmp.replace(path)
-        (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
-        return path
+        return write_checkpoint(payload, self.out, self.config)
 
     def load_checkpoint(self) -> bool:
         path = self.checkpoint_path()
-        if not path.exists():
+        payload = read_checkpoint(path, self.device)
+        if payload is None:
             return False
-        payload = torch.load(path, map_location=self.device, weights_only=True)
         self.net.load_state_dict(payload["net"])
         self.disc.load_state_dict(payload["disc"])
         self.opt_g.load_state_dict(payload["opt_g"])
@@ -349,8 +343,7 @@ class InterpTrainer:
                           f"LSGAN x{c.lambda_adv:g} (PatchGAN on I0, It, I1), "
                           f"flow distillation x{c.lambda_flow:g} (DIS flows from the true middle frame)",
                 "steps": self.state.step, "wall_seconds_last_session": round(wall_seconds, 1),
-                "machine": f"{platform.machine()} {self.device.type}"
-                           + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
+                "machine": machine_description(self.device),
                 "sources": list(c.sources), "frames": len(self.frames), "config": dataclasses.asdict(c),
             },
         }

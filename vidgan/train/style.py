@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import math
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from vidgan.models.zoo import save_style
 from vidgan.ops import reference
 from vidgan.progress import Progress
 from vidgan.train import losses
+from vidgan.train.checkpoint import CHECKPOINT_NAME, machine_description, read_checkpoint, write_checkpoint
 from vidgan.train.losses import GanLoss, StyleTerm
 
 log = logging.getLogger("vidgan")
@@ -356,7 +356,7 @@ class StyleTrainer:
 
     # -- checkpoints ------------------------------------------------------------------------------------
     def checkpoint_path(self) -> Path:
-        return self.out / "checkpoint.pt"
+        return self.out / CHECKPOINT_NAME
 
     def save_checkpoint(self) -> Path:
         nets = {name: net.state_dict() for name, net in vars(self.nets).items()}
@@ -372,19 +372,13 @@ class StyleTrainer:
             "history": json.dumps(self.state.history),
             "bank_calls": self.patch_bank.calls if self.patch_bank is not None else 0,
         }
-        path = self.checkpoint_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".partial")
-        torch.save(payload, tmp)
-        tmp.replace(path)
-        (self.out / "config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
-        return path
+        return write_checkpoint(payload, self.out, self.config)
 
     def load_checkpoint(self, path: Path | None = None) -> bool:
         path = path or self.checkpoint_path()
-        if not path.exists():
+        payload = read_checkpoint(path, self.device)
+        if payload is None:
             return False
-        payload = torch.load(path, map_location=self.device, weights_only=True)
         for name, net in vars(self.nets).items():
             net.load_state_dict(payload["nets"][name])
         self.opt_g.load_state_dict(payload["opt_g"])
@@ -455,8 +449,7 @@ class StyleTrainer:
                 "recipe": self.recipe(),
                 "steps": self.state.step,
                 "wall_seconds_last_session": round(wall_seconds, 1),
-                "machine": f"{platform.machine()} {self.device.type}"
-                           + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else ""),
+                "machine": machine_description(self.device),
                 "content_images": len(self.content),
                 "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
                 **({"teacher": self.pairs.record} if self.pairs is not None and self.pairs.record else {}),
