@@ -102,7 +102,7 @@ def running_obs(tmp: Path, *, width: int, height: int, fps: int):
     """Xvfb + OBS with the plugin installed in a fresh HOME; stopped as the issue describes."""
     import obsws_python
 
-    from vidgan.serve import obs_plugin
+    from vidgan.plugins.obs import build as obs_plugin
 
     home, recordings = tmp / "home", tmp / "recordings"
     recordings.mkdir(parents=True)

@@ -169,7 +169,7 @@ def test_version() -> None:
 
 
 def test_doctor_reports_what_it_will_use() -> None:
-    pytest.importorskip("vidgan.doctor", reason="vidgan doctor is not part of this checkout")
+    pytest.importorskip("vidgan.commands.doctor", reason="vidgan doctor is not part of this checkout")
     result = vidgan("doctor", "--json", timeout=120)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

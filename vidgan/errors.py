@@ -33,7 +33,11 @@ class OutputError(VidganError, OSError):
     """The output cannot be written where asked (exists, is the input, folder unwritable, disk full)."""
 
 
-class UnknownFilterError(VidganError, LookupError):
+class UnknownNameError(VidganError, LookupError):
+    """A name looked up in one of vidgan's registries (filter, style, model, backend) is unknown."""
+
+
+class UnknownFilterError(UnknownNameError):
     """A ``-vf`` chain names a filter that neither vidgan nor libavfilter provides."""
 
 
@@ -49,6 +53,87 @@ class Interrupted(VidganError):
     """Stopped by SIGINT / SIGTERM; partial output has been removed."""
 
     exit_code = 130
+
+
+class UnknownStyleError(UnknownNameError):
+    """No built-in or user style has that name."""
+
+
+class ModelFileError(VidganError, ValueError):
+    """A weights file is corrupt, unsafe (pickle) or does not fit the architecture its card names."""
+
+
+class UnknownInterpolatorError(UnknownNameError):
+    """An interpolation model name that nothing is registered under."""
+
+
+class UnknownMotionError(UnknownNameError):
+    """A motion backend name that no backend is registered under."""
+
+
+class MotionOptionError(VidganError, ValueError):
+    """A motion backend got an option it does not take, or a bad value."""
+
+
+class EvalInputError(VidganError, ValueError):
+    """The inputs of an evaluation cannot be compared (too few frames, too small, not images)."""
+
+
+class FrameMismatchError(EvalInputError):
+    """Two videos compared frame by frame differ in frame count or size."""
+
+
+class TrainingDataError(VidganError, ValueError):
+    """A training folder is missing or empty, or nothing in it could be read."""
+
+
+class LiveError(VidganError, RuntimeError):
+    """The camera, preview or virtual camera could not be used."""
+
+
+class ServeError(VidganError, OSError):
+    """The server cannot start (socket in use, folder not private, ...)."""
+
+
+class ProtocolError(VidganError, ValueError):
+    """A message that breaks the protocol (bad magic, version, size, type or payload)."""
+
+
+class ServerError(ProtocolError):
+    """The server answered with ERROR."""
+
+
+class PluginBuildError(VidganError, OSError):
+    """The frei0r plugin could not be built; the message names what to install."""
+
+
+class CompilerNotFoundError(PluginBuildError):
+    """No C compiler on PATH."""
+
+
+class Frei0rHeaderNotFoundError(PluginBuildError):
+    """frei0r.h is not installed."""
+
+
+class PythonHeadersNotFoundError(PluginBuildError):
+    """Python.h of this interpreter is not installed."""
+
+
+class LibpythonNotFoundError(PluginBuildError):
+    """This interpreter has no shared libpython to embed."""
+
+
+class ObsPluginBuildError(VidganError, OSError):
+    """The OBS plugin could not be built or installed; the message names what is missing."""
+
+
+class Frei0rChainError(VidganError, ValueError):
+    """The chain cannot run as a frei0r filter (not one frame in, one frame out, same size)."""
+
+
+class InterpolateError(VidganError):
+    """Input the interpolator cannot work on (one frame, a size change mid-stream, no timestamps)."""
+
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

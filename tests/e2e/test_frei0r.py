@@ -18,8 +18,8 @@ import av
 import numpy as np
 import pytest
 
-from vidgan.ffmpeg import plugin
-from vidgan.ffmpeg.frei0r_host import Frei0rChainError, Frei0rHost, describe_error
+from vidgan.plugins.ffmpeg import build as plugin
+from vidgan.plugins.ffmpeg.frei0r_host import Frei0rChainError, Frei0rHost, describe_error
 
 WIDTH, HEIGHT, FPS, SECONDS = 160, 120, 25, 1
 FRAMES = FPS * SECONDS

@@ -1,4 +1,4 @@
-"""The OBS filter's transport (plugins/obs/src/vidgan-client.c) against a real ``vidgan serve``,
+"""The OBS filter's transport (vidgan/plugins/obs/src/vidgan-client.c) against a real ``vidgan serve``,
 driven by the plugin's host tool at a fixed frame rate, as OBS's video thread would call it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vidgan.serve import obs_plugin
+from vidgan.plugins.obs import build as obs_plugin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")]
 

@@ -1,4 +1,4 @@
-"""The runnable batch example in plugins/ffmpeg: ffmpeg | vidgan pipe | ffmpeg over a folder."""
+"""The runnable batch example in vidgan/plugins/ffmpeg: ffmpeg | vidgan pipe | ffmpeg over a folder."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from tests.media import write_video
 
-SCRIPT = Path(__file__).resolve().parents[2] / "plugins" / "ffmpeg" / "pipe_batch.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / "vidgan" / "plugins" / "ffmpeg" / "pipe_batch.sh"
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,7 +31,7 @@ def test_example_processes_a_folder_keeps_audio_and_resumes(tmp_path: Path) -> N
     vidgan_cmd = tmp_path / "vidgan"
     vidgan_cmd.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m vidgan "$@"\n')
     vidgan_cmd.chmod(0o755)
-    env = dict(os.environ, VIDGAN=str(vidgan_cmd), PYTHONPATH=str(SCRIPT.parents[2]))
+    env = dict(os.environ, VIDGAN=str(vidgan_cmd), PYTHONPATH=str(SCRIPT.parents[3]))
 
     def run() -> subprocess.CompletedProcess:
         return subprocess.run(["bash", str(SCRIPT), str(inputs), str(out), "scale=32:24,hflip"],

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
+from vidgan.commands import eval as commands
 from vidgan.errors import InputNotFoundError, VidganError
-from vidgan.eval import commands
 from vidgan.eval.metrics import (
     PAPER_FACTOR,
     EvalInputError,
@@ -345,16 +345,16 @@ class TestStyleDistance:
 # -- command line --------------------------------------------------------------------------------
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="vidgan")
-    commands.add_eval_commands(parser.add_subparsers(dest="command", required=True))
+    commands.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 
 
 class TestCommands:
     def test_registry(self):
-        assert list(commands.EVAL_COMMANDS) == ["temporal", "style", "interp"]
+        assert [name for name, _ in commands.EVAL_METRICS.items()] == ["temporal", "style", "interp"]
         with pytest.raises(ValueError, match="already registered"):
-            commands.register_eval_command("temporal", commands.EVAL_COMMANDS["temporal"])
+            commands.EVAL_METRICS.add("temporal", commands.EVAL_METRICS.get("temporal"))
 
     def test_wired_into_the_vidgan_command(self):
         result = subprocess.run([sys.executable, "-m", "vidgan", "eval", "--help"],

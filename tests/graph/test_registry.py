@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 
@@ -22,7 +22,7 @@ class Knobs:
     mode: Literal["fast", "best"] = "fast"
     factor: Literal[2, 4] = 2
     seed: int | None = None
-    limit: Optional[float] = None  # noqa: UP007 - the old spelling must work too
+    limit: float | None = None  # noqa: UP007 - the old spelling must work too
     label: str = "none"
 
     def __post_init__(self) -> None:

@@ -15,8 +15,8 @@ import pytest
 
 from tests import media
 from tests.runner import error_line, vidgan
-from vidgan import live
 from vidgan.frame import Frame
+from vidgan.live import camera as live
 
 
 def decode_rgb(path: Path) -> list[np.ndarray]:

@@ -139,7 +139,7 @@ def raw_exchange(path: Path, data: bytes) -> bytes:
         try:
             while chunk := sock.recv(4096):
                 received += chunk
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             pass
         return received
 

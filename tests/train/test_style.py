@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
+from vidgan.commands.train import GAN_LOSSES
 from vidgan.models.zoo import find_style, load_generator
-from vidgan.train.commands import GAN_LOSSES
 from vidgan.train.losses import GanLoss
 from vidgan.train.style import StyleTrainer, StyleTrainingConfig
 

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from vidgan.errors import InputNotFoundError, UnsupportedInputError, VidganError
+from vidgan.errors import EvalInputError, FrameMismatchError, InputNotFoundError, UnsupportedInputError
 from vidgan.frame import Frame
 from vidgan.io.source import VideoSource
 from vidgan.ops import reference
@@ -59,14 +59,6 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class EvalInputError(VidganError, ValueError):
-    """The inputs of an evaluation cannot be compared (too few frames, too small, not images)."""
-
-
-class FrameMismatchError(EvalInputError):
-    """Two videos compared frame by frame differ in frame count or size."""
 
 
 # -- reading frames -----------------------------------------------------------------------------

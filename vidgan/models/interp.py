@@ -20,15 +20,11 @@ import cv2
 import torch
 
 from vidgan import ops
-from vidgan.errors import VidganError, did_you_mean
+from vidgan.errors import UnknownInterpolatorError, VidganError, did_you_mean
 from vidgan.models.motion import _DIS_PRESETS, DIS_MIN_SHORT_SIDE, _luma_u8, _upsample_flows
 
 __all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
            "interpolator_names", "learned_weights", "register_interpolator"]
-
-
-class UnknownInterpolatorError(VidganError, LookupError):
-    """An interpolation model name that nothing is registered under."""
 
 
 class Interpolator(abc.ABC):

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from vidgan import ops
-from vidgan.errors import VidganError, did_you_mean
+from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
 
 __all__ = [
     "DisMotion",
@@ -54,14 +54,6 @@ __all__ = [
     "motion_names",
     "register_motion",
 ]
-
-
-class UnknownMotionError(VidganError, LookupError):
-    """A motion backend name that no backend is registered under."""
-
-
-class MotionOptionError(VidganError, ValueError):
-    """A motion backend got an option it does not take, or a bad value."""
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,11 @@ from pathlib import Path
 
 import torch
 
-from vidgan.errors import VidganError, did_you_mean
+from vidgan.errors import ModelFileError, UnknownStyleError, did_you_mean
 from vidgan.models.stylizer import RecurrentStylizer, StylizerConfig
 
 CARD_FORMAT = 1
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin")
-
-
-class UnknownStyleError(VidganError, LookupError):
-    """No built-in or user style has that name."""
-
-
-class ModelFileError(VidganError, ValueError):
-    """A weights file is corrupt, unsafe (pickle) or does not fit the architecture its card names."""
 
 
 @dataclass(frozen=True)

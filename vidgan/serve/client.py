@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vidgan.errors import ServerError
 from vidgan.serve import pixels
 from vidgan.serve.protocol import (
     DONE_PAYLOAD,
@@ -31,10 +32,6 @@ from vidgan.serve.protocol import (
     parse_header,
     recv_exact,
 )
-
-
-class ServerError(ProtocolError):
-    """The server answered with ERROR."""
 
 
 @dataclass(frozen=True)

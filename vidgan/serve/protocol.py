@@ -12,7 +12,7 @@ header followed by ``length`` payload bytes::
 
 Text payloads are UTF-8 ``key=value`` lines (unknown keys are ignored, so either side can grow);
 FRAME and DONE carry small fixed binary structs. docs/protocol.md is the full description, and
-``plugins/obs/src/vidgan-protocol.h`` is its C twin: change both together.
+``vidgan/plugins/obs/src/vidgan-protocol.h`` is its C twin: change both together.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from vidgan.errors import VidganError
+from vidgan.errors import ProtocolError
 
 MAGIC = b"VGSV"
 PROTOCOL_VERSION = 1
@@ -52,10 +52,6 @@ class MessageType(enum.IntEnum):
 class DoneStatus(enum.IntEnum):
     OK = 0
     FAILED = 1  # the pipeline raised; the output slot is unchanged and the client passes through
-
-
-class ProtocolError(VidganError, ValueError):
-    """A message that breaks the protocol (bad magic, version, size, type or payload)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from vidgan import __version__
-from vidgan.errors import VidganError
+from vidgan.errors import ServeError, VidganError
 from vidgan.frame import ColorInfo
 from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.stage import StageContext
@@ -47,10 +47,6 @@ TIME_BASE = Fraction(1, 1_000_000_000)
 #: Longest a client may take to finish a message it has started sending.
 PAYLOAD_TIMEOUT_S = 5.0
 MAX_CLIENTS = 16
-
-
-class ServeError(VidganError, OSError):
-    """The server cannot start (socket in use, folder not private, ...)."""
 
 
 class SharedMapping:
@@ -332,7 +328,7 @@ class Server:
         except ProtocolError as exc:
             log.warning("client %d: dropped: %s", session.number, exc)
             session.send_error(str(exc))
-        except socket.timeout:
+        except TimeoutError:
             log.warning("client %d: dropped: a message stalled for more than %.0f s", session.number, PAYLOAD_TIMEOUT_S)
         except ConnectionError:
             pass

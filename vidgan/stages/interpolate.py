@@ -14,17 +14,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from vidgan.errors import FilterOptionError, VidganError
+from vidgan.errors import FilterOptionError, InterpolateError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.stage import Stage, StageContext
 
 if TYPE_CHECKING:
     import torch
-
-
-class InterpolateError(VidganError):
-    """Input the interpolator cannot work on (one frame, a size change mid-stream, no timestamps)."""
 
 
 @register_filter("interpolate")
@@ -60,10 +56,10 @@ class InterpolateStage(Stage):
                                  "and only a constant output rate fills the gaps evenly")
 
     def __init__(self, options: Options, context: StageContext) -> None:
+        import torch
+
         from vidgan.models.interp import get_interpolator
         from vidgan.models.scenecut import SceneCutDetector
-
-        import torch
 
         self.options = options
         self.device = torch.device(context.device)

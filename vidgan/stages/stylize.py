@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vidgan.device import PRECISIONS, resolve_precision
 from vidgan.errors import FilterOptionError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
@@ -28,30 +29,12 @@ if TYPE_CHECKING:
 # pure libavfilter chains start without it.
 
 DEFAULT_SCALE = {"lite": 360, "full": 720}
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: motion=dis quality -> (OpenCV DIS preset, short side DIS works at). How closely the flow follows
 #: the motion decides how much flicker the blend can remove: on a real 720p close-up the warping
 #: error with ``medium`` is under half of per-frame stylization's, with ``fast`` 0.9 of it, which
 #: saves ~15 ms a frame at 640x360 on a 2-core CPU for live use (docs/benchmarks.md).
 FLOW_PRESETS: dict[str, tuple[str, int]] = {"ultrafast": ("ultrafast", 180), "fast": ("fast", 180),
                                              "medium": ("medium", 240)}
-
-
-def resolve_precision(requested: str, device: torch.device) -> torch.dtype:
-    """The dtype the generator runs in: ``auto`` is fp16 on CUDA and fp32 on the CPU.
-
-    bf16 on the CPU (autocast) is selectable, but on a 2-core Xeon with AMX it ran the lite model
-    no faster than fp32 at 640x360 (34 ms both): at this size the work is memory-bound.
-    """
-    import torch
-
-    if requested == "fp32":
-        return torch.float32
-    if device.type == "cuda":
-        return torch.bfloat16 if requested == "bf16" else torch.float16
-    if requested == "fp16":
-        raise FilterOptionError("stylize: precision=fp16 needs CUDA; on the CPU use fp32 or bf16")
-    return torch.bfloat16 if requested == "bf16" else torch.float32
 
 
 def live_chain(style: str, *, strength: float = 1.0, temporal: float = 0.8, scale: int = 0) -> str:
@@ -96,11 +79,11 @@ class StylizeStage(Stage):
                 raise ValueError(f"overlap must be auto, 0 or 1; got {self.overlap!r}")
 
     def __init__(self, options: Options, context: StageContext) -> None:
+        import torch
+
         from vidgan.models.motion import get_motion
         from vidgan.models.scenecut import SceneCutDetector
         from vidgan.models.zoo import find_style, load_generator
-
-        import torch
 
         self.options = options
         self.device = torch.device(context.device)

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import torch
 
-from vidgan.errors import VidganError
+from vidgan.errors import TrainingDataError
 
 log = logging.getLogger("vidgan")
 
@@ -63,10 +63,6 @@ __all__ = [
     "synthetic_batch",
     "synthetic_pair",
 ]
-
-
-class TrainingDataError(VidganError, ValueError):
-    """A training folder is missing or empty, or nothing in it could be read."""
 
 
 # -- discovery ------------------------------------------------------------------------------------

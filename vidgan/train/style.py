@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
-from vidgan.models.stylizer import PRESETS, Preset, RecurrentStylizer, StylizerConfig
+from vidgan.models.stylizer import PRESETS, Preset, RecurrentStylizer
 from vidgan.models.zoo import save_style
 from vidgan.ops import reference
 from vidgan.progress import Progress

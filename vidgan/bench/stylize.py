@@ -1,0 +1,242 @@
+"""Stylize benchmark: per-frame cost of the ``stylize`` stage and of each of its parts.
+
+Why: to see whether the stage keeps up with video on a CPU, which part (generator, motion, warp and
+blend) to work on when it does not, and what the recurrence costs over a naive per-frame loop. A
+synthetic clip made here (a smooth texture moving 3 px left and 1 px up per frame) is fed frame by
+frame; the rows run round-robin per frame, so load changes on a shared machine hit all alike. The
+stage itself is timed, built from ``--style`` or, when none is given or found, from an untrained
+``build_generator(preset)`` saved to a temp file (same architecture and cost). Reported: median and
+90th-percentile ms per frame and fps over N frames after 5 warm-up frames.
+
+    python -m vidgan.bench.stylize [--size 640x360 ...] [--frames 60] [--preset lite|full] [--style NAME|PATH]
+                            [--device cpu|cuda] [--precision auto|fp32|bf16|fp16] [--threads N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import torch
+import torch.nn.functional as F
+
+from vidgan import ops
+from vidgan.graph.stage import StageContext
+from vidgan.models.motion import get_motion
+from vidgan.models.stylizer import build_generator
+from vidgan.models.zoo import ModelFileError, UnknownStyleError, find_style, load_generator, save_style
+from vidgan.stages.stylize import StylizeStage
+
+WARMUP = 5
+STEP = (3, 1)  # px per frame (x, y) of the synthetic motion
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name: figures mean little without it."""
+    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
+
+
+def make_texture(width: int, height: int, frames: int) -> torch.Tensor:
+    """Smooth blobs (DIS tracks them, no scene cut fires) plus finer detail, for ``frames`` moved windows."""
+    gen = torch.Generator().manual_seed(0)
+    h, w = height + STEP[1] * frames, width + STEP[0] * frames
+    coarse = F.interpolate(torch.rand(1, 3, h // 32 + 2, w // 32 + 2, generator=gen), size=(h, w), mode="bicubic")
+    fine = F.interpolate(torch.rand(1, 3, h // 4 + 2, w // 4 + 2, generator=gen), size=(h, w), mode="bilinear")
+    return (0.75 * coarse + 0.25 * fine).clamp_(0.0, 1.0)
+
+
+def clip_frame(texture: torch.Tensor, index: int, width: int, height: int, device: torch.device) -> torch.Tensor:
+    """Frame ``index`` of the clip: the window moved by ``index * STEP`` (content moves up-left)."""
+    x, y = index * STEP[0], index * STEP[1]
+    return texture[..., y:y + height, x:x + width].contiguous().to(device)
+
+
+def kernel_threads(threads: int | None) -> int | None:
+    """Numba's thread count, set to ``threads`` if given. Its OpenMP layer sets the OpenMP thread count
+    on every launch, which torch shares: after one ``ops.warp`` torch ran 2 threads, not the 1 asked."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    if threads:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    return numba.get_num_threads()
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``WxH`` -> (W, H), refused by argparse with a clear message otherwise."""
+    try:
+        width, height = map(int, text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WxH (e.g. 640x360); got {text!r}") from None
+    return width, height
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """Seconds of one call; on CUDA, synchronised so the queued work is counted."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - started
+
+
+def resolve_style(style: str | None, preset: str, device: torch.device, tmp: Path) -> tuple[str, str]:
+    """(style argument for the stage, label): the named style or file, else an untrained generator on disk."""
+    if style:
+        try:
+            entry = find_style(style, preset, prefer_full=device.type == "cuda")
+            return style, f"style {entry.name!r} ({entry.preset}, {entry.source}: {entry.weights})"
+        except (UnknownStyleError, ModelFileError) as exc:
+            print(f"note: {exc}; using an untrained generator", file=sys.stderr)
+    torch.manual_seed(0)
+    card = {"kind": "stylizer", "preset": preset, "training": {"steps": 0}}
+    path = save_style(build_generator(preset), card, tmp, f"untrained_{preset}")
+    return str(path), f"untrained build_generator({preset!r}): same architecture and cost as a trained {preset} style"
+
+
+def bench_size(width: int, height: int, style: str, preset: str, frames: int, device: torch.device,
+               default_threads: int, precision: str = "auto") -> tuple[dict[str, list[float]], str]:
+    """Seconds per frame of every row at one frame size (warm-up frames dropped), and the processing size."""
+    context = StageContext(device=str(device))
+
+    def make(**options: object) -> StylizeStage:
+        return StylizeStage(StylizeStage.Options(style=style, preset=preset, precision=precision, **options), context)
+
+    stage, live, per_frame = make(motion="dis"), make(motion="dis", flow="fast"), make(motion="none")
+    live_compiled = make(motion="dis", flow="fast", compile=True)
+    naive = load_generator(find_style(style, preset, prefer_full=device.type == "cuda"), device)  # fp32, no recurrence
+    motions = {flow: get_motion("dis", preset=flow) for flow in ("medium", "fast")}
+    state: dict[str, torch.Tensor] = {}  # the motion row's estimate, for the warp row
+
+    def model_only(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+        inputs = (small, previous, torch.full_like(small[:, :1], 0.8))
+        if device.type == "cuda":  # what the stage feeds its generator on CUDA
+            inputs = tuple(t.to(stage.dtype).contiguous(memory_format=torch.channels_last) for t in inputs)
+        autocast = device.type == "cpu" and stage.dtype == torch.bfloat16
+        def run() -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                return stage.model(*inputs).float()
+        return timed(run, device)
+
+    def motion_dis(flow: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
+        def row(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+            def run() -> None:  # previous was the last call's current: DIS reuses its grayscale, as in the stage
+                estimate = motions[flow].estimate(previous, small)
+                state["flow"], state["confidence"] = estimate.flow_cur_to_prev, estimate.confidence
+            return timed(run, device)
+        return row
+
+    def warp_blend(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+        def run() -> torch.Tensor:  # as in the stage: one warp feeds the generator and the blend
+            warped, inside = ops.warp(previous, state["flow"], border="edge")
+            weight = (state["confidence"] * inside * stage.options.temporal).clamp_(0.0, 1.0)
+            return torch.lerp(small, warped, weight)
+        return timed(run, device)
+
+    def naive_loop(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(default_threads)
+        seconds = timed(lambda: naive(small), device)
+        torch.set_num_threads(threads)
+        return seconds
+
+    rows: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]] = {
+        f"model only ({str(stage.dtype).removeprefix('torch.')})": model_only,
+        "motion (dis fast)": motion_dis("fast"),
+        "motion (dis medium)": motion_dis("medium"),  # last: the warp row uses the default flow's estimate
+        "warp + temporal blend": warp_blend,
+        "stage, dis medium (default)": lambda frame, *_: timed(lambda: stage.stylize_tensor(frame), device),
+        "stage, dis fast (live)": lambda frame, *_: timed(lambda: live.stylize_tensor(frame), device),
+        "stage, dis fast, compile=1": lambda frame, *_: timed(lambda: live_compiled.stylize_tensor(frame), device),
+        "stage, motion=none": lambda frame, *_: timed(lambda: per_frame.stylize_tensor(frame), device),
+        "naive per-frame fp32 loop": naive_loop,
+    }
+    texture = make_texture(width, height, WARMUP + frames + 1)
+    samples: dict[str, list[float]] = {name: [] for name in rows}
+    previous = stage._to_processing(clip_frame(texture, 0, width, height, device))  # the processing size
+    with torch.no_grad():
+        for index in range(1, WARMUP + frames + 1):
+            frame = clip_frame(texture, index, width, height, device)
+            small = stage._to_processing(frame)
+            for name, row in rows.items():
+                seconds = row(frame, small, previous)
+                if index > WARMUP:
+                    samples[name].append(seconds)
+            previous = small
+    return samples, f"{small.shape[-1]}x{small.shape[-2]}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", action="append", type=parse_size, help="WxH, repeatable (default 640x360)")
+    parser.add_argument("--frames", type=int, default=60, help="timed frames per size, after 5 warm-up")
+    parser.add_argument("--preset", default="lite", choices=["lite", "full"])
+    parser.add_argument("--style", help="style name or .safetensors path (default: an untrained generator)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                        help="the stage's precision (auto: bf16 on CPUs with native bf16, fp16 on CUDA)")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (the naive row keeps the default)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args()
+    args.frames = max(1, args.frames)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device", file=sys.stderr)
+        return 2
+    default_threads = torch.get_num_threads()
+    numba_threads = kernel_threads(args.threads)  # first: starting numba's pool resets the OpenMP count
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        style, label = resolve_style(args.style, args.preset, device, Path(tmp))
+        for width, height in args.size or [(640, 360)]:
+            samples, processing = bench_size(width, height, style, args.preset, args.frames, device,
+                                             default_threads, args.precision)
+            for name, seconds in samples.items():
+                median = statistics.median(seconds)
+                p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) > 1 else median
+                results.append({"size": f"{width}x{height}", "processing": processing, "row": name,
+                                "median_ms": median * 1e3, "p90_ms": p90 * 1e3, "fps": 1 / median})
+    # after the runs: the thread counts in effect (numba's launches set OpenMP's count)
+    machine = {
+        "date": datetime.datetime.now().isoformat(timespec="minutes"),
+        "cpu": cpu_model(), "cpu_threads": os.cpu_count(), "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(), "default_threads": default_threads, "opencv": cv2.__version__,
+        "kernels": ops.active_backend(device), "numba_threads": numba_threads,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+    }
+    if args.json:
+        print(json.dumps({"machine": machine, "model": label, "frames": args.frames, "warmup": WARMUP,
+                          "rows": results}, indent=2))
+        return 0
+    print(f"{machine['date']}; {machine['cpu']} ({machine['cpu_threads']} CPU threads); device {machine['device']}")
+    print(f"torch {machine['torch']} ({machine['torch_threads']} threads, default {default_threads}); "
+          f"opencv {machine['opencv']}; kernels {machine['kernels']} (numba {numba_threads} threads)")
+    print(f"model: {label}")
+    print(f"clip: synthetic texture moving {STEP[0]},{STEP[1]} px/frame; median of {args.frames} frames "
+          f"after {WARMUP} warm-up, rows round-robin per frame")
+    print(f"{'size':>10} {'processing':>10}  {'row':30} {'median ms':>9} {'p90 ms':>7} {'fps':>7}")
+    for r in results:
+        print(f"{r['size']:>10} {r['processing']:>10}  {r['row']:30} {r['median_ms']:9.2f} "
+              f"{r['p90_ms']:7.2f} {r['fps']:7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

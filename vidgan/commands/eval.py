@@ -1,0 +1,207 @@
+"""``vidgan eval METRIC ...``: one sub-command per metric, looked up in :data:`EVAL_METRICS`.
+
+A metric joins the command line by adding a :class:`~vidgan.commands.Subcommand` (its arguments
+and the function that runs it) to the registry; the ``eval`` parser is built from it.
+The metrics themselves live in :mod:`vidgan.eval.metrics`, imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from vidgan.commands import COMMANDS, Subcommand, add_subcommands
+from vidgan.errors import UnknownNameError
+from vidgan.registry import Registry
+
+#: ``vidgan eval`` metrics by name, in the order ``--help`` lists them.
+EVAL_METRICS: Registry[Subcommand] = Registry("vidgan eval metric", error=UnknownNameError)
+
+
+@COMMANDS.register("eval")
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``eval`` and one sub-command per registered metric."""
+    parser = sub.add_parser(
+        "eval", help="measure quality: temporal consistency (E_warp), style distance (SWD), interpolation",
+        description="Quality metrics for stylized video; see docs/eval.md for the definitions.",
+    )
+    add_subcommands(parser, EVAL_METRICS, dest="metric", metavar="METRIC")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# -- vidgan eval temporal -----------------------------------------------------------------------
+#: Kept here so building the parser does not import OpenCV; matches vidgan.eval.metrics.DIS_PRESETS.
+_DIS_PRESETS = ("ultrafast", "fast", "medium")
+
+
+def _temporal_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("original", metavar="ORIGINAL", help="the input video (or frame folder): flows and occlusions come from it")
+    parser.add_argument("stylized", metavar="STYLIZED", help="the stylized video (or frame folder), same frame count")
+    parser.add_argument("--max-frames", type=_positive_int, default=None, metavar="N",
+                        help="compare only the first N frames of each")
+    parser.add_argument("--flow-preset", choices=_DIS_PRESETS, default="medium",
+                        help="OpenCV DIS optical-flow preset (default medium)")
+    parser.add_argument("--skip-cuts", action="store_true",
+                        help="leave pairs across a shot change of the original out of the means")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_temporal(report) -> str:
+    """The ``vidgan eval temporal`` table for a :class:`~vidgan.eval.metrics.TemporalReport`."""
+    from vidgan.eval.metrics import GOAL_RATIO
+
+    width, height = report.size
+    lines = [
+        f"E_warp (Lai et al., ECCV 2018): flow and occlusions from the original "
+        f"(OpenCV DIS '{report.preset}', grey frames)",
+        f"  original  {report.original_path}  {width}x{height}, {report.frames} frames, {report.pairs} pairs, "
+        f"{100 * report.valid_fraction:.1f}% of pixels valid",
+        f"  stylized  {report.stylized_path}",
+    ]
+    if report.skipped_pairs:
+        lines.append(f"  note: {len(report.skipped_pairs)} pair(s) across shot changes left out "
+                     f"(pairs {', '.join(map(str, report.skipped_pairs))})")
+    if report.resized:
+        lines.append(f"  note: stylized frames are {report.stylized_size[0]}x{report.stylized_size[1]}; "
+                     f"resized to {width}x{height} before comparing")
+    lines += [
+        "",
+        f"  {'':<18}{'E_warp':>12}{'paper (x3)':>14}",
+        f"  {'stylized':<18}{report.stylized.ewarp:>12.6f}{report.stylized.ewarp_paper:>14.6f}",
+        f"  {'original itself':<18}{report.original.ewarp:>12.6f}{report.original.ewarp_paper:>14.6f}",
+    ]
+    if report.ratio is None:
+        lines.append("  ratio             n/a (the original's own E_warp is 0)")
+    else:
+        verdict = "met" if report.meets_goal else "not met"
+        lines.append(f"  {'ratio':<18}{report.ratio:>11.2f}x   (goal <= {GOAL_RATIO:g}x the original's: {verdict})")
+    lines += [
+        "",
+        "E_warp: mean over frame pairs of the squared RGB error (0-1 scale) over valid values (pixels x 3),",
+        "as in the authors' released code; the paper's equation sums the 3 channels per pixel (3x larger).",
+    ]
+    return "\n".join(lines)
+
+
+def _run_temporal(args: argparse.Namespace) -> int:
+    from vidgan.eval.metrics import warping_error
+
+    report = warping_error(args.original, args.stylized, max_frames=args.max_frames, preset=args.flow_preset,
+                           skip_cuts=args.skip_cuts)
+    print(json.dumps(report.to_dict()) if args.json else format_temporal(report))
+    return 0
+
+
+EVAL_METRICS.add("temporal", Subcommand(
+    help="temporal warping error E_warp of a stylized video against its original",
+    description="Temporal warping error E_warp (Lai et al., ECCV 2018) of STYLIZED, with optical flow and "
+                "occlusions computed on ORIGINAL; also the original's own E_warp and the ratio.",
+    add_arguments=_temporal_arguments,
+    run=_run_temporal,
+))
+
+
+# -- vidgan eval style --------------------------------------------------------------------------
+def _style_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paintings", metavar="PAINTINGS", help="folder of paintings: the style reference")
+    parser.add_argument("output", metavar="OUT", help="stylized video or frame folder")
+    parser.add_argument("input", metavar="INPUT", nargs="?", default=None,
+                        help="the unstylized input (video or frame folder), for the ratio OUT/INPUT")
+    parser.add_argument("--frames", type=_positive_int, default=16, metavar="N",
+                        help="frames sampled evenly from each video (default 16)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of patch positions and projections (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_style(report) -> str:
+    """The ``vidgan eval style`` table for a :class:`~vidgan.eval.metrics.StyleReport`."""
+    s = report.settings
+    levels = len(report.output.per_level)
+    lines = [
+        f"Style distance: sliced Wasserstein distance of {s.patch_size}x{s.patch_size} Laplacian-pyramid patches "
+        f"(Karras et al. 2018), normalised by the paintings' statistics; lower = closer to the paintings",
+        f"  paintings  {report.paintings_path}  ({report.paintings} images)",
+        f"  output     {report.output_path}  ({report.output.images} frames)",
+    ]
+    if report.input is not None:
+        lines.append(f"  input      {report.input_path}  ({report.input.images} frames)")
+    header = "".join(f"{f'level {i}':>10}" for i in range(levels))
+    lines += ["", f"  {'SWD':<10}{header}{'mean':>10}"]
+    rows = [("output", report.output)] + ([("input", report.input)] if report.input is not None else [])
+    for label, distance in rows:
+        values = "".join(f"{v:>10.4f}" for v in distance.per_level)
+        lines.append(f"  {label:<10}{values}{distance.mean:>10.4f}")
+    if report.ratio is not None:
+        verdict = "moved toward" if report.ratio < 1 else "did not move toward"
+        lines += ["", f"  ratio output/input: {report.ratio:.3f} (the output {verdict} the paintings' patch statistics)"]
+    lines += ["", f"level 0 is the finest band, level {levels - 1} the low-pass residual (colour); "
+                  f"{s.patches_per_image} patches per image and level, {s.repeats}x{s.directions} projections, "
+                  f"seed {s.seed}"]
+    return "\n".join(lines)
+
+
+def _run_style(args: argparse.Namespace) -> int:
+    from vidgan.eval.metrics import SwdSettings, style_distance
+
+    report = style_distance(args.paintings, args.output, args.input,
+                            settings=SwdSettings(max_frames=args.frames, seed=args.seed))
+    print(json.dumps(report.to_dict()) if args.json else format_style(report))
+    return 0
+
+
+EVAL_METRICS.add("style", Subcommand(
+    help="style distance (multi-scale SWD) of a stylized video to a folder of paintings",
+    description="Multi-scale sliced Wasserstein distance (Karras et al. 2018) between 7x7 Laplacian-pyramid "
+                "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT.",
+    add_arguments=_style_arguments,
+    run=_run_style,
+))
+
+
+# -- vidgan eval interp -------------------------------------------------------------------------
+def _interp_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", metavar="DIR", help="one folder per sequence: frame0/1/2.png (1 = ground truth) "
+                                                    "or frame10.png, frame11.png and frame10i11.png")
+    parser.add_argument("--model", default="dis", help="interpolation model (default dis)")
+    parser.add_argument("--scale", type=_positive_int, default=360, metavar="PX",
+                        help="short side motion is estimated at (default 360)")
+    parser.add_argument("--save-dir", metavar="OUT", help="write each interpolated frame as OUT/<seq>.png")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def format_interp(report) -> str:
+    """The ``vidgan eval interp`` table for a :class:`~vidgan.eval.interp.InterpReport`."""
+    width = max(12, *(len(s.name) for s in report.scores))
+    lines = [f"Frame interpolation, model {report.model!r}, on {report.data}: PSNR (RGB uint8, whole image), "
+             "SSIM (scikit-image defaults: 7x7 uniform window, RGB mean)", "",
+             f"  {'sequence':<{width}}{'PSNR dB':>10}{'SSIM':>9}{'ms':>9}"]
+    for s in report.scores:
+        lines.append(f"  {s.name:<{width}}{s.psnr:>10.2f}{s.ssim:>9.4f}{s.ms:>9.1f}")
+    lines.append(f"  {'mean':<{width}}{report.mean_psnr:>10.2f}{report.mean_ssim:>9.4f}{report.mean_ms:>9.1f}")
+    return "\n".join(lines)
+
+
+def _run_interp(args: argparse.Namespace) -> int:
+    from vidgan.eval.interp import evaluate
+
+    report = evaluate(args.data, args.model, save_dir=args.save_dir, scale=args.scale)
+    print(json.dumps(report.to_dict()) if args.json else format_interp(report))
+    return 0
+
+
+EVAL_METRICS.add("interp", Subcommand(
+    help="frame interpolation PSNR/SSIM/ms on triplet folders",
+    description="Interpolates the middle frame of each sequence folder in DIR and scores it against the "
+                "ground truth: PSNR over RGB uint8, SSIM as scikit-image's defaults, ms per frame.",
+    add_arguments=_interp_arguments,
+    run=_run_interp,
+))

@@ -1,0 +1,1 @@
+"""Cameras without OBS: a camera (or a file standing in for one) through the live pipeline."""
