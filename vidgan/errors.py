@@ -71,6 +71,10 @@ class UnknownMotionError(UnknownNameError):
     """A motion backend name that no backend is registered under."""
 
 
+class UnknownFlowPresetError(UnknownNameError):
+    """An optical-flow preset name that no OpenCV DIS preset has."""
+
+
 class MotionOptionError(VidganError, ValueError):
     """A motion backend got an option it does not take, or a bad value."""
 

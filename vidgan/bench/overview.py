@@ -145,6 +145,8 @@ def _naive_ms(frames: list, device: str) -> float | None:
     import cv2
     import torch
 
+    from vidgan.io.images import fit_short_side
+    from vidgan.models.flow import create_dis
     from vidgan.models.zoo import find_style, load_generator
     from vidgan.ops import reference
 
@@ -153,14 +155,12 @@ def _naive_ms(frames: list, device: str) -> float | None:
     except VidganError:
         return None
     height, width = frames[0].height, frames[0].width
-    factor = min(1.0, 360 / min(height, width))
-    small_size = (round(width * factor), round(height * factor))
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = create_dis("medium")
     state: dict[str, object] = {}
 
     def run(frame) -> None:
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-        rgb = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA) if factor < 1 else rgb
+        rgb = fit_short_side(rgb, 360)
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
         warped = confidence = None

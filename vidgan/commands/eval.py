@@ -2,7 +2,8 @@
 
 A metric joins the command line by adding a :class:`~vidgan.commands.Subcommand` (its arguments
 and the function that runs it) to the registry; the ``eval`` parser is built from it.
-The metrics themselves live in :mod:`vidgan.eval.metrics`, imported only when a command runs.
+The metrics themselves live in :mod:`vidgan.eval` (temporal, style, interp), imported only when a
+command runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 
 from vidgan.commands import COMMANDS, Subcommand, add_subcommands
 from vidgan.errors import UnknownNameError
+from vidgan.models.flow import DIS_PRESETS
 from vidgan.registry import Registry
 
 #: ``vidgan eval`` metrics by name, in the order ``--help`` lists them.
@@ -39,16 +41,13 @@ def _positive_int(text: str) -> int:
 
 
 # -- vidgan eval temporal -----------------------------------------------------------------------
-#: Kept here so building the parser does not import OpenCV; matches vidgan.eval.metrics.DIS_PRESETS.
-_DIS_PRESETS = ("ultrafast", "fast", "medium")
-
 
 def _temporal_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("original", metavar="ORIGINAL", help="the input video (or frame folder): flows and occlusions come from it")
     parser.add_argument("stylized", metavar="STYLIZED", help="the stylized video (or frame folder), same frame count")
     parser.add_argument("--max-frames", type=_positive_int, default=None, metavar="N",
                         help="compare only the first N frames of each")
-    parser.add_argument("--flow-preset", choices=_DIS_PRESETS, default="medium",
+    parser.add_argument("--flow-preset", choices=DIS_PRESETS, default="medium",
                         help="OpenCV DIS optical-flow preset (default medium)")
     parser.add_argument("--skip-cuts", action="store_true",
                         help="leave pairs across a shot change of the original out of the means")
@@ -56,8 +55,8 @@ def _temporal_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_temporal(report) -> str:
-    """The ``vidgan eval temporal`` table for a :class:`~vidgan.eval.metrics.TemporalReport`."""
-    from vidgan.eval.metrics import GOAL_RATIO
+    """The ``vidgan eval temporal`` table for a :class:`~vidgan.eval.temporal.TemporalReport`."""
+    from vidgan.eval.temporal import GOAL_RATIO
 
     width, height = report.size
     lines = [
@@ -93,7 +92,7 @@ def format_temporal(report) -> str:
 
 
 def _run_temporal(args: argparse.Namespace) -> int:
-    from vidgan.eval.metrics import warping_error
+    from vidgan.eval.temporal import warping_error
 
     report = warping_error(args.original, args.stylized, max_frames=args.max_frames, preset=args.flow_preset,
                            skip_cuts=args.skip_cuts)
@@ -123,7 +122,7 @@ def _style_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_style(report) -> str:
-    """The ``vidgan eval style`` table for a :class:`~vidgan.eval.metrics.StyleReport`."""
+    """The ``vidgan eval style`` table for a :class:`~vidgan.eval.style.StyleReport`."""
     s = report.settings
     levels = len(report.output.per_level)
     lines = [
@@ -150,7 +149,7 @@ def format_style(report) -> str:
 
 
 def _run_style(args: argparse.Namespace) -> int:
-    from vidgan.eval.metrics import SwdSettings, style_distance
+    from vidgan.eval.style import SwdSettings, style_distance
 
     report = style_distance(args.paintings, args.output, args.input,
                             settings=SwdSettings(max_frames=args.frames, seed=args.seed))

@@ -11,14 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from vidgan.errors import VidganError
-
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+from vidgan.io.images import is_image, try_read_image
 
 
 def _read_inputs(paths: list[str], frames_per_video: int) -> list[tuple[str, np.ndarray]]:
     """(label, RGB uint8) for each image, and ``frames_per_video`` evenly spaced frames of each video."""
-    import cv2
-
     from vidgan.io.source import VideoSource
 
     images: list[tuple[str, np.ndarray]] = []
@@ -26,11 +23,11 @@ def _read_inputs(paths: list[str], frames_per_video: int) -> list[tuple[str, np.
         path = Path(name)
         if not path.exists():
             raise VidganError(f"sheet input {name} does not exist")
-        if path.suffix.lower() in _IMAGE_SUFFIXES:
-            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if bgr is None:
+        if is_image(path):
+            rgb = try_read_image(path)
+            if rgb is None:
                 raise VidganError(f"sheet input {name} is not a readable image")
-            images.append((path.name, bgr[..., ::-1].copy()))
+            images.append((path.name, rgb))
             continue
         source = VideoSource(str(path))
         try:

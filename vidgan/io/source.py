@@ -18,6 +18,7 @@ import av.codec.hwaccel
 
 from vidgan.errors import CorruptInputError, InputNotFoundError, UnsupportedInputError
 from vidgan.frame import Frame
+from vidgan.io.images import IMAGE_SUFFIXES
 
 log = logging.getLogger("vidgan")
 
@@ -25,7 +26,9 @@ log = logging.getLogger("vidgan")
 MAX_SIDE = 16384
 MAX_PIXELS = 16384 * 8640
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".exr", ".dpx")
+#: Suffixes of image-sequence inputs (``frames/%05d.png``): the still images, plus the film and VFX
+#: formats FFmpeg's image2 demuxer decodes though OpenCV's still-image readers do not.
+SEQUENCE_SUFFIXES: tuple[str, ...] = (*IMAGE_SUFFIXES, ".exr", ".dpx")
 
 
 def check_resolution(width: int, height: int, what: str) -> None:
@@ -52,7 +55,7 @@ class VideoInfo:
 
 
 def is_image_sequence(url: str) -> bool:
-    return "%" in url and url.lower().endswith(_IMAGE_SUFFIXES)
+    return "%" in url and url.lower().endswith(SEQUENCE_SUFFIXES)
 
 
 def _wants_nvdec(device: str) -> bool:

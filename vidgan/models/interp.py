@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import cv2
 import torch
 
 from vidgan import ops
 from vidgan.errors import UnknownInterpolatorError, VidganError, did_you_mean
-from vidgan.models.motion import _DIS_PRESETS, DIS_MIN_SHORT_SIDE, _luma_u8, _upsample_flows
+from vidgan.io.images import short_side_size
+from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis
+from vidgan.models.motion import _luma_u8, _upsample_flows
 
 __all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
            "interpolator_names", "learned_weights", "register_interpolator"]
@@ -100,17 +101,17 @@ class DisInterpolator(Interpolator):
     """
 
     def __init__(self, *, preset: str = "medium", max_short_side: int = 360) -> None:
-        if preset not in _DIS_PRESETS:
-            raise VidganError(f"interpolation model 'dis': preset {preset!r} is not one of {', '.join(_DIS_PRESETS)}")
+        if preset not in DIS_PRESETS:
+            raise VidganError(f"interpolation model 'dis': preset {preset!r} is not one of {', '.join(DIS_PRESETS)}")
         if max_short_side < DIS_MIN_SHORT_SIDE:
             raise VidganError(f"interpolation model 'dis': the flow scale must be >= {DIS_MIN_SHORT_SIDE} px")
         self.max_short_side = max_short_side
-        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+        self._dis = create_dis(preset)
 
     def _flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         height, width = frame0.shape[-2:]
-        factor = min(1.0, self.max_short_side / min(height, width))
-        size = (max(1, round(height * factor)), max(1, round(width * factor)))
+        small_width, small_height = short_side_size(width, height, self.max_short_side)
+        size = (small_height, small_width)
         if min(size) < DIS_MIN_SHORT_SIDE:
             zero = torch.zeros(1, 2, height, width, device=frame0.device)
             return zero, zero.clone()
@@ -202,10 +203,10 @@ class LearnedInterpolator(Interpolator):
         assert isinstance(pair, _NetPair)
         frame0, frame1 = pair.frame0, pair.frame1
         height, width = frame0.shape[-2:]
-        factor = min(1.0, self.max_short_side / min(height, width))
-        if factor == 1.0:
+        small_width, small_height = short_side_size(width, height, self.max_short_side)
+        if (small_width, small_height) == (width, height):
             return self.net(frame0, frame1, t).clamp_(0.0, 1.0)
-        size = (max(1, round(height * factor)), max(1, round(width * factor)))
+        size = (small_height, small_width)
         small0, small1 = (F.interpolate(f, size=size, mode="area") for f in (frame0, frame1))
         multiple = self.net.config.multiple
         pad = (0, -size[1] % multiple, 0, -size[0] % multiple)

@@ -31,7 +31,7 @@ import inspect
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal, get_args
+from typing import ClassVar, get_args
 
 import cv2
 import numpy as np
@@ -40,6 +40,8 @@ import torch.nn.functional as F
 
 from vidgan import ops
 from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
+from vidgan.io.images import short_side_size
+from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis
 
 __all__ = [
     "DisMotion",
@@ -75,7 +77,7 @@ class MotionBackend(abc.ABC):
     def estimate(self, previous: torch.Tensor, current: torch.Tensor) -> MotionEstimate:
         """Backward flow ``current -> previous`` and its confidence, on the inputs' device."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - a no-op by design: stateless backends need not override it
         """Forget per-stream state (after a scene cut, or before another stream)."""
 
 
@@ -178,20 +180,6 @@ class NoMotion(MotionBackend):
         _check_pair(previous, current)
         return _no_motion(current)
 
-
-DisPreset = Literal["ultrafast", "fast", "medium"]
-
-_DIS_PRESETS: dict[str, int] = {
-    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-}
-
-#: DIS is never run on an image with a shorter side than this. OpenCV rejects images smaller than
-#: its patch pyramid and (OpenCV 5.0) crashes the process on some wide images under 32 rows; a
-#: sweep from 32 px up, every preset, aspect ratios up to 16384 px a side, found no failure.
-#: Smaller frames get no motion (zero confidence).
-DIS_MIN_SHORT_SIDE = 32
 
 #: ITU-R BT.601 luma weights: DIS matches brightness, and these are what OpenCV's RGB2GRAY uses.
 _LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -335,9 +323,9 @@ class DisMotion(MotionBackend):
     """
 
     def __init__(self, *, preset: DisPreset = "fast", max_short_side: int = 180) -> None:
-        if preset not in _DIS_PRESETS:
+        if preset not in DIS_PRESETS:
             raise MotionOptionError(
-                f"motion backend 'dis': preset={preset!r}{did_you_mean(str(preset), _DIS_PRESETS)} is not one of "
+                f"motion backend 'dis': preset={preset!r}{did_you_mean(str(preset), DIS_PRESETS)} is not one of "
                 f"{', '.join(get_args(DisPreset))}"
             )
         if not isinstance(max_short_side, int) or max_short_side < DIS_MIN_SHORT_SIDE:
@@ -347,7 +335,7 @@ class DisMotion(MotionBackend):
             )
         self.preset: DisPreset = preset
         self.max_short_side = max_short_side
-        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+        self._dis = create_dis(preset)
         self._last_frame: weakref.ref[torch.Tensor] | None = None
         self._last_version = -1
         self._last_gray: np.ndarray | None = None
@@ -359,10 +347,8 @@ class DisMotion(MotionBackend):
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) DIS runs at for a frame of this size."""
-        factor = min(1.0, self.max_short_side / min(height, width))
-        if factor == 1.0:
-            return height, width
-        return max(1, round(height * factor)), max(1, round(width * factor))
+        small_width, small_height = short_side_size(width, height, self.max_short_side)
+        return small_height, small_width
 
     def _cached_gray(self, frame: torch.Tensor, size: tuple[int, int]) -> np.ndarray | None:
         if self._last_frame is None or self._last_frame() is not frame or frame._version != self._last_version:

@@ -152,11 +152,12 @@ class InterpolateStage(Stage):
         """Whether ``tensor`` repeats the last kept frame (mean luma change on a 64 px thumbnail)."""
         import numpy as np
 
+        from vidgan.io.images import short_side_size
         from vidgan.models.motion import downscaled_luma
 
         height, width = tensor.shape[-2:]
-        factor = min(1.0, 64 / min(height, width))
-        thumbnail = downscaled_luma(tensor, (max(1, round(height * factor)), max(1, round(width * factor))))
+        small_width, small_height = short_side_size(width, height, 64)
+        thumbnail = downscaled_luma(tensor, (small_height, small_width))
         previous, self._thumbnail = self._thumbnail, thumbnail
         if previous is None or previous.shape != thumbnail.shape:
             return False

@@ -19,6 +19,7 @@ from vidgan.errors import FilterOptionError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.stage import Stage, StageContext
+from vidgan.models.flow import FLOW_QUALITIES
 
 if TYPE_CHECKING:
     import torch
@@ -29,12 +30,8 @@ if TYPE_CHECKING:
 # pure libavfilter chains start without it.
 
 DEFAULT_SCALE = {"lite": 360, "full": 720}
-#: motion=dis quality -> (OpenCV DIS preset, short side DIS works at). How closely the flow follows
-#: the motion decides how much flicker the blend can remove: on a real 720p close-up the warping
-#: error with ``medium`` is under half of per-frame stylization's, with ``fast`` 0.9 of it, which
-#: saves ~15 ms a frame at 640x360 on a 2-core CPU for live use (docs/benchmarks.md).
-FLOW_PRESETS: dict[str, tuple[str, int]] = {"ultrafast": ("ultrafast", 180), "fast": ("fast", 180),
-                                             "medium": ("medium", 240)}
+#: motion=dis quality -> (OpenCV DIS preset, short side DIS works at): the shared table.
+FLOW_PRESETS = FLOW_QUALITIES
 
 
 def live_chain(style: str, *, strength: float = 1.0, temporal: float = 0.8, scale: int = 0) -> str:

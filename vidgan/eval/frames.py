@@ -1,0 +1,100 @@
+"""The frames an evaluation reads: every frame of a video, image sequence or frame folder, or a few spread evenly.
+
+Videos are decoded by :class:`vidgan.io.source.VideoSource` and frame folders read with
+:mod:`vidgan.io.images`, so frames compare the same as everywhere in vidgan. Frames are
+(H, W, 3) uint8 RGB; inputs that cannot be evaluated raise :class:`~vidgan.errors.EvalInputError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from vidgan.errors import EvalInputError, UnsupportedInputError
+from vidgan.frame import Frame
+from vidgan.io.images import list_images, read_image
+from vidgan.io.source import VideoSource
+
+__all__ = ["count_frames", "evenly_spaced", "frame_files", "iter_frames", "sample_frames"]
+
+
+def frame_files(folder: str | Path) -> list[Path]:
+    """The images of a frame folder in frame order; a folder without images is an :class:`EvalInputError`."""
+    return list_images(folder, error=EvalInputError)
+
+
+def iter_frames(path: str | Path, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """(H, W, 3) uint8 RGB frames, in order, of a video, an image sequence (``f/%05d.png``) or a folder of images.
+
+    Videos are decoded by :class:`vidgan.io.source.VideoSource` (so colour matrix and range follow
+    the stream's tags, as everywhere in vidgan); a damaged video raises once decoding stops.
+    """
+    if max_frames is not None and max_frames <= 0:
+        return
+    if os.path.isdir(path):
+        for file in frame_files(path)[:max_frames]:
+            yield read_image(file)
+        return
+    source = VideoSource(str(path))
+    decoded = 0
+    try:
+        for item in source.demux():
+            if isinstance(item, Frame):
+                yield item.to_rgb24()
+                decoded += 1
+                if max_frames is not None and decoded >= max_frames:
+                    return
+        source.raise_if_damaged(decoded)
+    finally:
+        source.close()
+
+
+def count_frames(path: str | Path) -> int:
+    """Number of frames of a video (its video packets, no decoding) or of a folder of images."""
+    if os.path.isdir(path):
+        return len(frame_files(path))
+    source = VideoSource(str(path))
+    try:
+        return sum(1 for packet in source.container.demux(source.video) if packet.size)
+    finally:
+        source.close()
+
+
+def evenly_spaced(total: int, count: int) -> list[int]:
+    """``count`` indices spread over ``range(total)`` from the first to the last (all of them if fewer)."""
+    if total <= count:
+        return list(range(total))
+    if count <= 1:
+        return [0][:count]
+    return np.round(np.linspace(0, total - 1, count)).astype(int).tolist()
+
+
+def sample_frames(path: str | Path, count: int) -> list[np.ndarray]:
+    """Up to ``count`` frames spread evenly over a video or a folder of images (first and last included)."""
+    if os.path.isdir(path):
+        files = frame_files(path)
+        return [read_image(files[i]) for i in evenly_spaced(len(files), count)]
+    wanted = set(evenly_spaced(count_frames(path), count))
+    source = VideoSource(str(path))
+    frames: list[np.ndarray] = []
+    index = 0
+    try:
+        for item in source.demux():
+            if not isinstance(item, Frame):
+                continue
+            if index in wanted:
+                frames.append(item.to_rgb24())
+            index += 1
+            if index > max(wanted, default=-1):
+                break
+        else:
+            source.raise_if_damaged(index)
+    finally:
+        source.close()
+    if not frames:
+        raise UnsupportedInputError(f"{path} contains no decodable video frames")
+    return frames
+
