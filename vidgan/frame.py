@@ -106,11 +106,15 @@ class Frame:
     # -- properties ---------------------------------------------------------------------------
     @property
     def width(self) -> int:
-        return self._av.width if self._av is not None else int(self._tensor.shape[-1])
+        if self._av is not None:
+            return self._av.width
+        return int(self._held_tensor().shape[-1])
 
     @property
     def height(self) -> int:
-        return self._av.height if self._av is not None else int(self._tensor.shape[-2])
+        if self._av is not None:
+            return self._av.height
+        return int(self._held_tensor().shape[-2])
 
     @property
     def seconds(self) -> float | None:
@@ -125,10 +129,20 @@ class Frame:
         return self._tensor is not None
 
     # -- conversions --------------------------------------------------------------------------
+    def _held_tensor(self) -> torch.Tensor:
+        """The tensor form, for when the frame holds no libav form (a frame always holds one of the two)."""
+        assert self._tensor is not None, "a frame holds av pixels, tensor pixels, or both"
+        return self._tensor
+
+    def _held_av(self) -> av.VideoFrame:
+        """The libav form, for when the frame holds no tensor form."""
+        assert self._av is not None, "a frame holds av pixels, tensor pixels, or both"
+        return self._av
+
     def to_av(self) -> av.VideoFrame:
         """The libav form; made from the tensor (RGB, 8 bit) if that is all the frame holds."""
         if self._av is None:
-            self._av = _tensor_to_av(self._tensor, self.color)
+            self._av = _tensor_to_av(self._held_tensor(), self.color)
             self._av.pts, self._av.time_base = self.pts, self.time_base
         return self._av
 
@@ -141,7 +155,7 @@ class Frame:
             if self._tensor is not None:
                 self._tensor = self._tensor.to(device, non_blocking=True)
             else:
-                self._tensor = _av_to_tensor(self._av, self.color, device)
+                self._tensor = _av_to_tensor(self._held_av(), self.color, device)
         return self._tensor
 
     def to_rgb24(self) -> np.ndarray:
@@ -202,7 +216,7 @@ def _yuv_planes(frame: av.VideoFrame) -> list[np.ndarray]:
     def plane(index: int, w: int, h: int, channels: int = 1) -> np.ndarray:
         p = frame.planes[index]
         itemsize = np.dtype(dtype).itemsize
-        raw = np.frombuffer(p, dtype=dtype).reshape(h, p.line_size // itemsize)
+        raw = np.frombuffer(memoryview(p), dtype=dtype).reshape(h, p.line_size // itemsize)
         return raw[:, : w * channels]
 
     y = np.ascontiguousarray(plane(0, width, height))

@@ -8,6 +8,7 @@ import json
 import sys
 
 from vidgan.io.encode import EncodeOptions
+from vidgan.progress import ProgressMode
 
 
 def add_output_mode(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def encode_options(args: argparse.Namespace) -> EncodeOptions:
     )
 
 
-def progress_mode(args: argparse.Namespace) -> str:
+def progress_mode(args: argparse.Namespace) -> ProgressMode:
     if args.json:
         return "json"
     return "quiet" if args.quiet else "auto"

@@ -40,6 +40,8 @@ def _encoder_usable(name: str) -> bool:
         return False
     try:
         ctx = av.CodecContext.create(name, "w")
+        if not isinstance(ctx, av.VideoCodecContext):
+            return False
         ctx.width, ctx.height, ctx.pix_fmt = 256, 144, "yuv420p"
         ctx.time_base = Fraction(1, 25)
         ctx.open()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vidgan.errors import Interrupted, VidganError
 from vidgan.io.encode import EncodeOptions
+from vidgan.progress import ProgressMode
 
 log = logging.getLogger("vidgan")
 
@@ -131,7 +132,7 @@ def run_batch(
     extension: str | None = None,
     overwrite: bool = False,
     allow_corrupt: bool = False,
-    progress: str = "auto",
+    progress: ProgressMode = "auto",
 ) -> BatchSummary:
     """Process every matching file into ``out_dir``; returns a summary, raises only on interruption."""
     from vidgan.engine import transcode

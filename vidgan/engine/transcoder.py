@@ -9,6 +9,7 @@ SIGTERM stops the workers promptly and the partial output is removed.
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
@@ -16,9 +17,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Generic, TypeVar
 
 from vidgan.device import resolve_device
 from vidgan.errors import Interrupted
+from vidgan.frame import Frame
 from vidgan.graph.pipeline import Pipeline
 from vidgan.graph.stage import StageContext
 from vidgan.io.encode import EncodeOptions, VideoSink
@@ -28,21 +31,30 @@ from vidgan.progress import Progress, ProgressMode
 log = logging.getLogger("vidgan")
 
 QUEUE_FRAMES = 8
-_END = object()
+
+
+class _End(enum.Enum):
+    """The marker a worker puts after its last frame."""
+
+    END = enum.auto()
+
+
+_END: Final = _End.END
+_Item = TypeVar("_Item")
 
 
 class _Stopped(Exception):
     """Raised inside a worker when another worker failed or the run was interrupted."""
 
 
-class _Channel:
+class _Channel(Generic[_Item]):
     """A bounded queue whose blocking calls give up once ``stop`` is set."""
 
     def __init__(self, stop: threading.Event, maxsize: int = QUEUE_FRAMES) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._queue: queue.Queue[_Item | _End] = queue.Queue(maxsize)
         self._stop = stop
 
-    def put(self, item: object) -> None:
+    def put(self, item: _Item | _End) -> None:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -51,7 +63,7 @@ class _Channel:
                 continue
         raise _Stopped
 
-    def get(self) -> object:
+    def get(self) -> _Item | _End:
         while not self._stop.is_set():
             try:
                 return self._queue.get(timeout=0.1)
@@ -90,8 +102,8 @@ def run_pipeline(
     """Drive ``source -> pipeline -> sink`` to the end; on any failure the sink is aborted."""
     stop = threading.Event()
     errors: list[BaseException] = []
-    decoded = _Channel(stop)
-    filtered = _Channel(stop)
+    decoded: _Channel[Frame] = _Channel(stop)
+    filtered: _Channel[Frame] = _Channel(stop)
     side_packets: deque = deque()  # bounded in practice: the reader is at most two queues ahead
     counts = {"in": 0, "out": 0}
     started = time.monotonic()
@@ -112,11 +124,11 @@ def run_pipeline(
         for item in source.demux():
             if stop.is_set():
                 raise _Stopped
-            if hasattr(item, "stream"):
-                side_packets.append(item)
-            else:
+            if isinstance(item, Frame):
                 counts["in"] += 1
                 decoded.put(item)
+            else:
+                side_packets.append(item)
         decoded.put(_END)
 
     def filter_frames() -> None:

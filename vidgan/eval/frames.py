@@ -8,7 +8,7 @@ Videos are decoded by :class:`vidgan.io.source.VideoSource` and frame folders re
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ def frame_files(folder: str | Path) -> list[Path]:
     return list_images(folder, error=EvalInputError)
 
 
-def iter_frames(path: str | Path, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
+def iter_frames(path: str | Path, *, max_frames: int | None = None) -> Generator[np.ndarray, None, None]:
     """(H, W, 3) uint8 RGB frames, in order, of a video, an image sequence (``f/%05d.png``) or a folder of images.
 
     Videos are decoded by :class:`vidgan.io.source.VideoSource` (so colour matrix and range follow

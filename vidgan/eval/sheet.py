@@ -65,13 +65,13 @@ def make_sheet(inputs: list[str], styles: list[str], output: Path, *, height: in
     import cv2
     import torch
 
-    from vidgan.graph.registry import build_options, get_filter
     from vidgan.graph.stage import StageContext
+    from vidgan.options import build_options
+    from vidgan.stages.stylize import StylizeStage
 
-    stylize = get_filter("stylize")
-    stages = [stylize(build_options("stylize", stylize.Options,
-                                    [("style", s), ("motion", "none"), ("temporal", "0"), ("preset", preset)]),
-                      StageContext(device=device, realtime=True)) for s in styles]
+    stages = [StylizeStage(build_options("stylize", StylizeStage.Options,
+                                         [("style", s), ("motion", "none"), ("temporal", "0"), ("preset", preset)]),
+                           StageContext(device=device, realtime=True)) for s in styles]
     rows = []
     for label, rgb in _read_inputs(inputs, frames_per_video):
         rgb = _fit(rgb, height)

@@ -64,7 +64,7 @@ def laplacian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
     Uses OpenCV's 5x5 binomial pyramid (``pyrDown``/``pyrUp``, reflect-101 borders); float32 in and out.
     """
     bands: list[np.ndarray] = []
-    current = image.astype(np.float32, copy=False)
+    current: np.ndarray = image.astype(np.float32, copy=False)
     for _ in range(levels - 1):
         smaller = cv2.pyrDown(current)
         bands.append(current - cv2.pyrUp(smaller, dstsize=(current.shape[1], current.shape[0])))

@@ -27,7 +27,7 @@ import torch
 
 from vidgan.errors import EvalInputError, FrameMismatchError
 from vidgan.eval.frames import iter_frames
-from vidgan.models.flow import DIS_PRESETS, DisPreset, create_dis
+from vidgan.models.flow import DIS_PRESETS, DisPreset, create_dis, dense_flow
 from vidgan.ops import reference
 from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
 
@@ -233,7 +233,7 @@ def warping_error_frames(
     dis = create_dis(preset)
 
     def flows(gray: np.ndarray, previous_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return dis.calc(gray, previous_gray, None), dis.calc(previous_gray, gray, None)
+        return dense_flow(dis, gray, previous_gray), dense_flow(dis, previous_gray, gray)
 
     originals, stylizeds = iter(original), iter(stylized)
     scorer: _PairScorer | None = None

@@ -43,7 +43,8 @@ def validate_call(call: FilterCall) -> None:
     if call.name in _NOT_CHAINABLE or call.name not in av.filter.filters_available:
         raise UnknownFilterError(call.name)
     filt = av.filter.Filter(call.name)
-    if len(filt.inputs) != 1 or len(filt.outputs) != 1:
+    pads = filt.inputs, filt.outputs  # type: ignore[attr-defined]  # PyAV's stubs omit Filter's pads
+    if len(pads[0]) != 1 or len(pads[1]) != 1:
         raise FilterOptionError(
             f"libavfilter filter {call.name!r} is not a one-input, one-output video filter; "
             "only linear video chains are supported"
@@ -80,7 +81,7 @@ class LibavFilterStage(Stage):
 
     def _build(self, frame: av.VideoFrame, time_base: Fraction, color: ColorInfo) -> None:
         graph = av.filter.Graph()
-        sar = frame.sample_aspect_ratio if getattr(frame, "sample_aspect_ratio", None) else Fraction(1, 1)
+        sar: Fraction = getattr(frame, "sample_aspect_ratio", None) or Fraction(1, 1)  # not every PyAV has it
         source_args = (
             f"video_size={frame.width}x{frame.height}:pix_fmt={frame.format.name}"
             f":time_base={time_base.numerator}/{time_base.denominator}"
@@ -111,12 +112,13 @@ class LibavFilterStage(Stage):
         self._key = (frame.width, frame.height, frame.format.name, time_base)
 
     def _drain(self) -> list[Frame]:
-        out = []
+        out: list[Frame] = []
         while True:
             try:
                 result = self._sink.pull()
             except (av.error.BlockingIOError, av.error.EOFError):
                 return out
+            assert isinstance(result, av.VideoFrame)  # a video buffersink gives video frames
             out.append(Frame.from_av(result, color=self._color))
 
     def process(self, frame: Frame) -> list[Frame]:

@@ -13,10 +13,14 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import av.codec.codec
 import av.video.frame
+from av.audio.stream import AudioStream
+from av.stream import Stream
+from av.video.stream import VideoStream
 
 from vidgan.errors import EncodeError, OutputError
 from vidgan.frame import RANGE_FULL, RANGE_LIMITED, Frame
@@ -92,8 +96,11 @@ class VideoSink:
         self.frames_written = 0
         self.frames_dropped = 0
         self._pending: deque[av.Packet] = deque()
-        self._video: av.video.stream.VideoStream | None = None
-        self._side_map: dict[int, tuple[str, av.stream.Stream]] = {}
+        self._video: VideoStream | None = None
+        self._copied: dict[int, Stream] = {}
+        """Output streams that side-stream packets are copied into, by input stream index."""
+        self._reencoded: dict[int, tuple[AudioStream, AudioStream]] = {}
+        """(input, output) audio streams whose packets are decoded and encoded again, by input index."""
         self._last_pts: int | None = None
         try:
             self._codec = av.Codec(options.codec, "w")
@@ -120,7 +127,7 @@ class VideoSink:
             raise OutputError(describe_os_error(exc, self.atomic.target if self.atomic else url)) from None
 
     # -- setup on the first frame -----------------------------------------------------------------
-    def _open_video(self, frame: Frame) -> None:
+    def _open_video(self, frame: Frame) -> VideoStream:
         width, height = frame.width, frame.height
         check_resolution(width, height, "the filtered video")
         pix = av.VideoFormat(self._pix_fmt)
@@ -133,6 +140,7 @@ class VideoSink:
                 "add -vf 'scale=trunc(iw/2)*2:trunc(ih/2)*2' or use -pix_fmt yuv444p"
             )
         stream = self.container.add_stream(self._codec.name, rate=self.frame_rate or 25)
+        assert isinstance(stream, VideoStream)  # the codec was checked to be a video encoder
         ctx = stream.codec_context
         ctx.width, ctx.height, ctx.pix_fmt = width, height, self._pix_fmt
         ctx.time_base = frame.time_base
@@ -159,18 +167,20 @@ class VideoSink:
                 f"{self._codec.name} refused the settings ({width}x{height} {self._pix_fmt}, "
                 f"options {ctx.options}): {exc.strerror}"
             ) from None
+        return stream
 
     def _open_side_streams(self) -> None:
         supported = self.container.supported_codecs
         for stream in self.source.side_streams:
             name = stream.codec_context.name
             if name in supported:
-                self._side_map[stream.index] = ("copy", self.container.add_stream_from_template(stream))
-            elif stream.type == "audio":
+                self._copied[stream.index] = self.container.add_stream_from_template(stream)
+            elif isinstance(stream, AudioStream):
                 fallback = "aac" if "aac" in supported else self.container.default_audio_codec
                 out = self.container.add_stream(fallback, rate=stream.codec_context.sample_rate)
+                assert isinstance(out, AudioStream)  # an audio codec name makes an audio stream
                 out.codec_context.layout = stream.codec_context.layout
-                self._side_map[stream.index] = ("encode", out)
+                self._reencoded[stream.index] = (stream, out)
                 log.warning(
                     "audio stream #%d (%s) cannot be stored in %s; re-encoding it to %s",
                     stream.index, name, self.container.format.name, fallback,
@@ -191,15 +201,14 @@ class VideoSink:
     def _drain_side(self) -> None:
         while self._pending:
             packet = self._pending.popleft()
-            route = self._side_map.get(packet.stream.index)
-            if route is None:
-                continue
-            mode, out = route
-            if mode == "copy":
-                packet.stream = out
+            index = packet.stream.index
+            copy_to = self._copied.get(index)
+            if copy_to is not None:
+                packet.stream = copy_to
                 self._mux(packet)
-            else:
-                for decoded in packet.decode():
+            elif index in self._reencoded:
+                source, out = self._reencoded[index]
+                for decoded in source.decode(packet):
                     decoded.pts = None
                     for encoded in out.encode(decoded):
                         self._mux(encoded)
@@ -212,13 +221,12 @@ class VideoSink:
         except OSError as exc:
             raise OutputError(describe_os_error(exc, self._target())) from None
 
-    def _target(self):
+    def _target(self) -> Path | str:
         return self.atomic.target if self.atomic else self.display_name
 
     def write(self, frame: Frame) -> None:
-        if self._video is None:
-            self._open_video(frame)
-        ctx = self._video.codec_context
+        video = self._video if self._video is not None else self._open_video(frame)
+        ctx = video.codec_context
         if (frame.width, frame.height) != (ctx.width, ctx.height):
             raise EncodeError(
                 f"frame size changed mid-stream from {ctx.width}x{ctx.height} to {frame.width}x{frame.height}; "
@@ -243,7 +251,7 @@ class VideoSink:
             )
         out.pts, out.time_base = pts, ctx.time_base
         out.pict_type = av.video.frame.PictureType.NONE
-        for packet in self._video.encode(out):
+        for packet in video.encode(out):
             self._mux(packet)
         self.frames_written += 1
         self._drain_side()
@@ -255,10 +263,9 @@ class VideoSink:
         for packet in self._video.encode(None):
             self._mux(packet)
         self._drain_side()
-        for mode, out in self._side_map.values():
-            if mode == "encode":
-                for packet in out.encode(None):
-                    self._mux(packet)
+        for _, out in self._reencoded.values():
+            for packet in out.encode(None):
+                self._mux(packet)
         try:
             self.container.close()
         except av.FFmpegError as exc:

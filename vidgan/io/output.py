@@ -53,7 +53,7 @@ class AtomicOutput:
             pass
 
 
-def describe_os_error(exc: OSError, target: Path) -> str:
+def describe_os_error(exc: OSError, target: Path | str) -> str:
     if exc.errno == errno.ENOSPC:
         return f"disk full while writing {target}; nothing was left behind"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

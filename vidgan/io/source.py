@@ -182,7 +182,7 @@ class VideoSource:
                     yield packet
                 continue
             try:
-                frames = packet.decode()
+                frames = self.video.decode(packet)  # what packet.decode() does, typed as video frames
             except av.FFmpegError as exc:
                 self._note_damage(f"undecodable video packet at {packet.pts}: {exc.strerror}")
                 continue

@@ -10,6 +10,7 @@ comparisons (:func:`_finite`): under fastmath, ``math.isfinite`` was seen to ans
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numba
 import numpy as np
@@ -19,7 +20,18 @@ from numba import njit, prange
 from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(parallel=True, fastmath=_FAST, cache=True, nogil=True)
+
+
+class _JitOptions(TypedDict):
+    """The ``njit`` settings every public kernel shares."""
+
+    parallel: bool
+    fastmath: set[str]
+    cache: bool
+    nogil: bool
+
+
+_JIT: _JitOptions = {"parallel": True, "fastmath": _FAST, "cache": True, "nogil": True}
 
 
 def _view(tensor: torch.Tensor) -> np.ndarray:

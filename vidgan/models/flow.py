@@ -15,6 +15,7 @@ from vidgan.errors import UnknownFlowPresetError, did_you_mean
 
 if TYPE_CHECKING:
     import cv2
+    import numpy as np
 
 __all__ = [
     "DIS_MIN_SHORT_SIDE",
@@ -24,6 +25,7 @@ __all__ = [
     "FlowQuality",
     "UnknownFlowPresetError",
     "create_dis",
+    "dense_flow",
     "dis_preset",
     "thread_dis",
 ]
@@ -84,7 +86,7 @@ def create_dis(preset: str = "medium") -> cv2.DISOpticalFlow:
     """
     import cv2
 
-    return cv2.DISOpticalFlow_create(dis_preset(preset))
+    return cv2.DISOpticalFlow.create(dis_preset(preset))
 
 
 _per_thread = threading.local()
@@ -99,3 +101,11 @@ def thread_dis(preset: str = "medium") -> cv2.DISOpticalFlow:
     if dis is None:
         dis = instances[preset] = create_dis(preset)
     return dis
+
+
+def dense_flow(dis: cv2.DISOpticalFlow, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 flow with ``first(x) ≈ second(x + flow)``, from two same-size 8-bit grey images.
+
+    OpenCV computes from scratch when given no initial flow; its stubs list that argument as required.
+    """
+    return dis.calc(first, second, None)  # type: ignore[call-overload]

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from vidgan import ops
 from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
 from vidgan.io.images import short_side_size
-from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis
+from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis, dense_flow
 
 __all__ = [
     "DisMotion",
@@ -371,6 +371,6 @@ class DisMotion(MotionBackend):
             gray_cur = _luma_u8(current, size)
             self._last_frame, self._last_version, self._last_gray = weakref.ref(current), current._version, gray_cur
 
-            flow_cur_to_prev = self._dis.calc(gray_cur, gray_prev, None)  # gray_cur(x) ≈ gray_prev(x + flow)
-            flow_prev_to_cur = self._dis.calc(gray_prev, gray_cur, None)
+            flow_cur_to_prev = dense_flow(self._dis, gray_cur, gray_prev)  # gray_cur(x) ≈ gray_prev(x + flow)
+            flow_prev_to_cur = dense_flow(self._dis, gray_prev, gray_cur)
             return _estimate_then_upsample(flow_cur_to_prev, flow_prev_to_cur, (height, width), current.device)

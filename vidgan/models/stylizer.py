@@ -19,6 +19,7 @@ flicker; residual branches start near zero instead (a learnable scale initialise
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 Preset = Literal["lite", "full"]
+Padding = Literal["replicate", "zeros"]
 
 _EPS = 1e-3  # keeps the input's logit finite on pure black and white
 
@@ -42,7 +44,7 @@ class StylizerConfig:
     recurrent: bool = True  # G takes 7 channels (x, warped previous, confidence); F takes 3
     upsample: Literal["nearest", "bilinear"] = "bilinear"  # decoder upsampling (nearest leaves 2/4 px blocks)
     head: Literal["full", "half"] = "full"  # resolution the decoder's last layer runs at (see RecurrentStylizer)
-    padding: Literal["replicate", "zeros"] = "replicate"  # zeros: no separate padding copy per conv (CPU)
+    padding: Padding = "replicate"  # zeros: no separate padding copy per conv (CPU)
 
     @property
     def in_channels(self) -> int:
@@ -67,7 +69,7 @@ PRESETS: dict[str, StylizerConfig] = {
 }
 
 
-def _conv(cin: int, cout: int, separable: bool, stride: int = 1, padding: str = "replicate") -> nn.Module:
+def _conv(cin: int, cout: int, separable: bool, stride: int = 1, padding: Padding = "replicate") -> nn.Module:
     if separable:
         return nn.Sequential(
             nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, padding_mode=padding),
@@ -77,7 +79,7 @@ def _conv(cin: int, cout: int, separable: bool, stride: int = 1, padding: str = 
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, channels: int, separable: bool, padding: str = "replicate") -> None:
+    def __init__(self, channels: int, separable: bool, padding: Padding = "replicate") -> None:
         super().__init__()
         self.body = nn.Sequential(
             _conv(channels, channels, separable, padding=padding), nn.LeakyReLU(0.2, inplace=True),
@@ -116,16 +118,14 @@ class RecurrentStylizer(nn.Module):
         # 3-channel change is upsampled, and a 3x3 filter of the input frame adds the full-resolution
         # detail; no w-channel full-resolution tensor is ever made, which is most of the CPU cost.
         self._upsample = _upsample_mode(config.upsample)
+        self.detail: nn.Conv2d | None
         if config.head == "full":
             self.head = nn.Conv2d(w + 3, 3, 3, 1, 1, padding_mode=pad)
             self.detail = None
         else:
             self.head = nn.Conv2d(w, 3, 3, 1, 1, padding_mode=pad)
-            self.detail = nn.Conv2d(3, 3, 3, 1, 1, padding_mode=pad)
-            nn.init.zeros_(self.detail.weight)
-            nn.init.zeros_(self.detail.bias)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+            self.detail = _zero_conv(nn.Conv2d(3, 3, 3, 1, 1, padding_mode=pad))
+        _zero_conv(self.head)
 
     def forward(
         self,
@@ -139,6 +139,8 @@ class RecurrentStylizer(nn.Module):
             if warped_previous is None:
                 warped_previous = torch.zeros_like(x)
                 confidence = torch.zeros_like(x[:, :1])
+            elif confidence is None:
+                raise TypeError("a warped previous output needs its confidence")
             inputs = torch.cat((inputs, (warped_previous * 2 - 1) * confidence, confidence), dim=1)
         pad_h, pad_w = -height % self.config.stride, -width % self.config.stride
         if pad_h or pad_w:
@@ -155,7 +157,14 @@ class RecurrentStylizer(nn.Module):
         return torch.sigmoid(torch.logit(x.clamp(_EPS, 1 - _EPS)) + change)
 
 
-def _upsample_mode(mode: str):
+def _zero_conv(conv: nn.Conv2d) -> nn.Conv2d:
+    assert conv.bias is not None  # built with the default bias=True
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+def _upsample_mode(mode: str) -> Callable[[torch.Tensor], torch.Tensor]:
     if mode == "nearest":
         return lambda t: F.interpolate(t, scale_factor=2, mode="nearest")
     return lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)
