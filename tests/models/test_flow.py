@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vidgan.errors import UnknownFlowPresetError, UnknownNameError
-from vidgan.models.flow import DIS_PRESETS, FLOW_QUALITIES, create_dis, dis_preset, thread_dis
+from vidgan.models.flow import DIS_PRESETS, FLOW_QUALITIES, create_dis, dense_flow, dis_preset, thread_dis
 
 
 def _pair() -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +41,15 @@ def test_factory_matches_opencvs_own_preset(preset):
     theirs = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}")).calc(first, second, None)
     np.testing.assert_array_equal(ours, theirs)
     assert np.median(ours[..., 0]) == pytest.approx(3, abs=0.5)
+
+
+def test_dense_flow_is_dis_from_scratch_first_to_second():
+    first, second = _pair()
+    flow = dense_flow(create_dis("fast"), first, second)
+    np.testing.assert_array_equal(flow, create_dis("fast").calc(first, second, None))
+    assert flow.shape == (*first.shape, 2) and flow.dtype == np.float32
+    assert np.median(flow[..., 0]) == pytest.approx(3, abs=0.5)  # first(x) ~ second(x + 3)
+    assert np.median(dense_flow(create_dis("fast"), second, first)[..., 0]) == pytest.approx(-3, abs=0.5)
 
 
 def test_each_thread_gets_its_own_instance_reused():

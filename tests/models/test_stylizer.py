@@ -53,6 +53,12 @@ def test_confidence_gates_the_warped_previous_output():
     assert not torch.allclose(used, unused)
 
 
+def test_warped_previous_without_its_confidence_is_refused():
+    x = torch.rand(1, 3, 24, 32)
+    with pytest.raises(TypeError, match="needs its confidence"):
+        build_generator("lite")(x, torch.rand_like(x))
+
+
 def test_non_recurrent_generator_takes_images_only():
     config = dataclasses.replace(PRESETS["lite"], recurrent=False)
     model = RecurrentStylizer(config)

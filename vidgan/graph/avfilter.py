@@ -43,8 +43,8 @@ def validate_call(call: FilterCall) -> None:
     if call.name in _NOT_CHAINABLE or call.name not in av.filter.filters_available:
         raise UnknownFilterError(call.name)
     filt = av.filter.Filter(call.name)
-    pads = filt.inputs, filt.outputs  # type: ignore[attr-defined]  # PyAV's stubs omit Filter's pads
-    if len(pads[0]) != 1 or len(pads[1]) != 1:
+    inputs, outputs = filt.inputs, filt.outputs  # type: ignore[attr-defined]  # not in PyAV's stubs
+    if len(inputs) != 1 or len(outputs) != 1:
         raise FilterOptionError(
             f"libavfilter filter {call.name!r} is not a one-input, one-output video filter; "
             "only linear video chains are supported"
