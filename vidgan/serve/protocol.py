@@ -13,8 +13,9 @@ header followed by ``length`` payload bytes::
 Text payloads are UTF-8 ``key=value`` lines (unknown keys are ignored, so either side can grow);
 FRAME and DONE carry small fixed binary structs. The stylizer's settings are the live options of
 the ``stylize`` filter: WELCOME describes them (:func:`welcome_fields`) and CONFIGURE sets them by
-name, so a new live option reaches every client without a change here. docs/protocol.md is the full description, and
-``vidgan/plugins/obs/src/vidgan-protocol.h`` is its C twin: change both together.
+name, so a new live option reaches every client without a change here. docs/protocol.md is the
+full description, and ``vidgan/plugins/obs/src/vidgan-protocol.h`` is its C twin: change both
+together.
 """
 
 from __future__ import annotations
@@ -279,7 +280,6 @@ def _stylizer_from_fields(fields: dict[str, str]) -> StylizeStage.Options:
         stylize = _live_stylizer(parse_values("stylize", options_cls, fields, only=live_option_names(options_cls)))
     except FilterOptionError as exc:
         raise ProtocolError(str(exc)) from None
-    scale = getattr(stylize, "scale", 0)
-    if not 0 <= scale <= MAX_DIMENSION:
-        raise ProtocolError(f"scale must be 0..{MAX_DIMENSION}; got {scale}")
+    if not 0 <= stylize.scale <= MAX_DIMENSION:  # the protocol's own bound on a processing size
+        raise ProtocolError(f"scale must be 0..{MAX_DIMENSION}; got {stylize.scale}")
     return stylize

@@ -463,8 +463,19 @@ static bool skip_partial(int fd, const uint8_t *rx, size_t rx_len)
 	return true;
 }
 
+/* CONFIGURE's own keys, which an option line must not repeat (the last of a key wins). */
+static bool is_configure_key(const char *line, size_t len)
+{
+	static const char *const keys[] = {"width", "height", "format", "shm", "slots", "range", "matrix", "chain", NULL};
+	for (const char *const *key = keys; *key; key++)
+		if (strlen(*key) == len && strncmp(line, *key, len) == 0)
+			return true;
+	return false;
+}
+
 /* The key=value lines of options that the server can read: a line without '=' (which would
- * break the protocol) is left out, and the last line gets its newline. */
+ * break the protocol) or with one of CONFIGURE's own keys is left out, and the last line gets
+ * its newline. */
 static void option_lines(const char *options, char *out, size_t size)
 {
 	size_t used = 0;
@@ -475,7 +486,7 @@ static void option_lines(const char *options, char *out, size_t size)
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		const char *eq = memchr(line, '=', len);
-		if (eq && eq != line && used + len + 2 <= size) {
+		if (eq && eq != line && !is_configure_key(line, (size_t)(eq - line)) && used + len + 2 <= size) {
 			memcpy(out + used, line, len);
 			used += len;
 			out[used++] = '\n';
