@@ -7,7 +7,8 @@ everything that shows or takes knobs is derived from that declaration:
 - command-line flags (``vidgan stylize --strength 0.8``, ``vidgan train style --steps 100``) ->
   :func:`add_option_flags` and :func:`options_from_flags`
 - the machine-readable schema the serve protocol sends to clients such as the OBS filter ->
-  :func:`option_schema`
+  :func:`option_schema`; what those clients send back -> :func:`build_options`
+- ``-vf`` text back from a built dataclass (``vidgan live``, ``vidgan serve``) -> :func:`options_as_filter_args`
 
 Types are ``bool``, ``int``, ``float``, ``str``, ``Literal[...]`` (a choice), ``X | None`` and
 ``tuple[str, ...]`` (repeatable flags, comma-separated in ``-vf`` text).
@@ -19,7 +20,7 @@ import argparse
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from vidgan.errors import FilterOptionError, did_you_mean
@@ -53,6 +54,11 @@ def option_fields(options_cls: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(options_cls) if f.init]
 
 
+def live_option_names(options_cls: type) -> list[str]:
+    """The fields marked ``live=True``: the knobs live front ends (OBS, ``vidgan live``) show."""
+    return [f.name for f in option_fields(options_cls) if f.metadata.get("live")]
+
+
 def _hints(options_cls: type) -> dict[str, Any]:
     return typing.get_type_hints(options_cls)
 
@@ -81,8 +87,8 @@ def parse_value(owner: str, key: str, raw: str, kind: Any) -> Any:
     origin = typing.get_origin(kind)
     if origin is Literal:
         choices = {str(c): c for c in typing.get_args(kind)}
-        if raw not in choices:
-            raise FilterOptionError(f"{owner}: {key}={raw!r} is not one of {', '.join(choices)}")
+        if raw not in choices:  # the same words as check_options, whichever way the value came in
+            raise FilterOptionError(f"{owner}: {key} must be one of {', '.join(choices)}; got {raw!r}")
         return choices[raw]  # the declared value: Literal[2, 4] gives the int 2, not "2"
     if origin is tuple:
         item = typing.get_args(kind)[0]
@@ -100,6 +106,24 @@ def parse_value(owner: str, key: str, raw: str, kind: Any) -> Any:
     except ValueError:
         raise FilterOptionError(f"{owner}: {key}={raw!r} is not a valid {kind.__name__}") from None
     raise TypeError(f"option type {kind!r} of {owner}.{key} is not supported")
+
+
+def parse_values(owner: str, options_cls: type, texts: Mapping[str, str], *, only: Iterable[str]) -> dict[str, Any]:
+    """Typed values of the fields in ``only`` that ``texts`` holds (a message that carries other keys too)."""
+    hints = _hints(options_cls)
+    return {name: parse_value(owner, name, texts[name], hints[name]) for name in only if name in texts}
+
+
+def format_value(value: Any) -> str:
+    """The text :func:`parse_value` reads back as ``value`` (``1``/``0`` for booleans, commas for lists)."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return "" if value is None else str(value)
 
 
 def check_options(options: Any) -> None:
@@ -126,8 +150,22 @@ def check_options(options: Any) -> None:
             raise ValueError(f"{f.name} must be <= {high:g}; got {value}")
 
 
-def build_options(owner: str, options_cls: type, args: Iterable[tuple[str | None, str]]) -> Any:
-    """Make ``options_cls`` from (key or None, text) pairs; positional values fill fields in order."""
+def create_options(owner: str, options_cls: type, values: Mapping[str, Any]) -> Any:
+    """``options_cls(**values)``; a value the dataclass refuses is a :class:`FilterOptionError` naming ``owner``."""
+    try:
+        return options_cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise FilterOptionError(f"{owner}: {exc}") from None
+
+
+def build_options(
+    owner: str, options_cls: type, args: Iterable[tuple[str | None, str]], *, base: Mapping[str, Any] | None = None
+) -> Any:
+    """Make ``options_cls`` from (key or None, text) pairs; positional values fill fields in order.
+
+    ``base`` holds values that apply where the text says nothing (a front end's own setting,
+    such as the live stylizer's fast flow), instead of the dataclass defaults.
+    """
     args = list(args)
     fields = option_fields(options_cls)
     names = [f.name for f in fields]
@@ -146,10 +184,7 @@ def build_options(owner: str, options_cls: type, args: Iterable[tuple[str | None
         if key in values:
             raise FilterOptionError(f"{owner}: option {key!r} given twice")
         values[key] = parse_value(owner, key, raw, hints[key])
-    try:
-        return options_cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise FilterOptionError(f"{owner}: {exc}") from None
+    return create_options(owner, options_cls, {**(base or {}), **values})
 
 
 def _default_of(f: dataclasses.Field) -> Any:
@@ -254,8 +289,8 @@ def add_option_flags(
     return added
 
 
-def options_from_flags(options_cls: type, args: argparse.Namespace, *, dest_prefix: str = "", **overrides: Any) -> Any:
-    """Build ``options_cls`` from the flags :func:`add_option_flags` added (unset flags keep their default)."""
+def values_from_flags(options_cls: type, args: argparse.Namespace, *, dest_prefix: str = "") -> dict[str, Any]:
+    """The values of the flags :func:`add_option_flags` added that the user set, by field name."""
     values: dict[str, Any] = {}
     hints = _hints(options_cls)
     for f in option_fields(options_cls):
@@ -266,8 +301,12 @@ def options_from_flags(options_cls: type, args: argparse.Namespace, *, dest_pref
         if typing.get_origin(inner) is tuple:
             value = tuple(value)
         values[f.name] = value
-    values.update(overrides)
-    return options_cls(**values)
+    return values
+
+
+def options_from_flags(options_cls: type, args: argparse.Namespace, *, dest_prefix: str = "", **overrides: Any) -> Any:
+    """Build ``options_cls`` from the flags :func:`add_option_flags` added (unset flags keep their default)."""
+    return options_cls(**{**values_from_flags(options_cls, args, dest_prefix=dest_prefix), **overrides})
 
 
 def flags_as_filter_args(options_cls: type, args: argparse.Namespace, *, dest_prefix: str = "") -> list[str]:
@@ -277,12 +316,22 @@ def flags_as_filter_args(options_cls: type, args: argparse.Namespace, *, dest_pr
         value = getattr(args, dest_prefix + f.name, None)
         if value is None:
             continue
-        if isinstance(value, bool):
-            value = int(value)
-        elif isinstance(value, (list, tuple)):
-            value = ",".join(map(str, value))
-        parts.append(f"{f.name}={value}")
+        parts.append(f"{f.name}={format_value(value)}")
     return parts
+
+
+def options_as_filter_args(options: Any, *, always: Iterable[str] = ()) -> str:
+    """``-vf`` argument text that builds ``options`` again: the fields that differ from their default,
+    and those named in ``always`` whatever their value, with separators escaped."""
+    from vidgan.graph.spec import escape_arg
+
+    always = set(always)
+    parts = []
+    for f in option_fields(type(options)):
+        value = getattr(options, f.name)
+        if f.name in always or value != _default_of(f):
+            parts.append(f"{f.name}={escape_arg(format_value(value))}")
+    return ":".join(parts)
 
 
 __all__ = [
@@ -290,11 +339,17 @@ __all__ = [
     "build_options",
     "check_options",
     "choices_of",
+    "create_options",
     "flag_name",
     "flags_as_filter_args",
+    "format_value",
+    "live_option_names",
     "option",
     "option_fields",
     "option_schema",
+    "options_as_filter_args",
     "options_from_flags",
     "parse_value",
+    "parse_values",
+    "values_from_flags",
 ]

@@ -51,3 +51,15 @@ def test_a_filter_without_a_command_is_not_a_verb(capsys) -> None:
         vidgan.cli.main(["no_such_filter_yet", "in.mp4", "-o", "out.mp4"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_stylize_flags_come_from_its_options(monkeypatch) -> None:
+    import vidgan.commands._filter as filter_module
+
+    seen: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(filter_module, "cmd_run", lambda args: seen.append((args.chain, args.preset)) or 0)
+    assert vidgan.cli.main(["stylize", "in.mp4", "-o", "out.mp4", "--stylize-preset", "lite", "-preset", "fast",
+                            "--compile", "1", "--overlap", "0", "--strength", "0.5"]) == 0
+    assert vidgan.cli.main(["stylize", "in.mp4", "-o", "out.mp4", "--compile"]) == 0
+    # --stylize-preset is the filter's preset (the encoder has -preset); --compile takes 1 or nothing
+    assert seen == [("stylize=strength=0.5:preset=lite:compile=1:overlap=0", "fast"), ("stylize=compile=1", None)]

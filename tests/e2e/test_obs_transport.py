@@ -3,6 +3,7 @@ driven by the plugin's host tool at a fixed frame rate, as OBS's video thread wo
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.stages.test_stylize_options import extended
+from vidgan.options import option_schema
 from vidgan.plugins.obs import build as obs_plugin
+from vidgan.serve.server import Server
+from vidgan.stages.stylize import StylizeStage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")]
 
@@ -36,7 +41,14 @@ def run_tool(tool: Path, socket_path: Path, *args: str, timeout: float = 120) ->
     fields = dict(part.split("=", 1) for part in line.split(" status=")[0].split())
     fields["status"] = line.split(" status=", 1)[1]
     fields["returncode"] = str(result.returncode)
+    fields["stdout"] = result.stdout
     return fields
+
+
+def printed_json(out: dict[str, str], key: str):
+    """A ``key=JSON`` line the tool printed (``--print-schema 1``)."""
+    line = next(line for line in out["stdout"].splitlines() if line.startswith(key + "="))
+    return json.loads(line.split("=", 1)[1])
 
 
 def test_without_a_server_every_frame_passes_through_at_once(check_tool, tmp_path):
@@ -118,3 +130,40 @@ def test_new_settings_mid_stream_switch_the_pipeline_on_the_same_connection(chec
     assert out["bad"] == "0" and out["reconnects"] == "1"  # hflip frames checked until the switch
     assert int(out["processed_after_change"]) >= 50
     assert out["status"] == "running vflip on 320x240 bgra"
+
+
+def test_the_transport_hands_up_the_servers_option_schema(check_tool, serve):
+    out = run_tool(check_tool, serve.socket_path, "--chain", "hflip", "--frames", "30", "--print-schema", "1")
+    schema = option_schema(StylizeStage.Options, live_only=True)
+    assert printed_json(out, "schema") == schema
+    assert printed_json(out, "schema_objects") == schema  # nothing to rewrite: no choices yet
+
+
+def test_options_go_to_the_server_by_their_schema_names(check_tool, serve):
+    out = run_tool(check_tool, serve.socket_path, "--style", "van_gogh", "--option", "strength=0.5",
+                   "--option", "scale=64", "--frames", "60", "--fps", "30", timeout=180)
+    assert int(out["processed"]) > 0 and out["status"] == "running van_gogh on 320x240 bgra", out
+    out = run_tool(check_tool, serve.socket_path, "--option", "strength=5", "--frames", "30")
+    assert out["processed"] == "0"
+    assert "strength must be in [0, 1]; got 5.0" in out["status"]
+
+
+def test_choices_reach_libobs_as_objects_and_a_new_option_is_sent(check_tool, tmp_path, monkeypatch):
+    options = extended(StylizeStage.Options)
+    monkeypatch.setattr(StylizeStage, "Options", options)
+    server = Server(tmp_path / "run" / "serve.sock", styles=["van_gogh"])
+    server.bind()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        out = run_tool(check_tool, server.socket_path, "--chain", "null", "--option", "palette=cold",
+                       "--option", "grain=0.5", "--frames", "30", "--print-schema", "1")
+        bad = run_tool(check_tool, server.socket_path, "--option", "palette=sepia", "--frames", "20")
+    finally:
+        server.stop()
+        thread.join(timeout=15)
+    assert printed_json(out, "schema") == option_schema(options, live_only=True)
+    palette = next(e for e in printed_json(out, "schema_objects") if e["name"] == "palette")
+    assert palette["choices"] == [{"value": "warm"}, {"value": "cold"}]
+    assert int(out["processed"]) > 0, out
+    assert "palette must be one of warm, cold; got 'sepia'" in bad["status"]

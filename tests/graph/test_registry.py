@@ -78,8 +78,8 @@ def test_optional_takes_none(raw: str) -> None:
         ("strength=strong", r"knobs: strength='strong' is not a valid float"),
         ("enabled=maybe", r"knobs: enabled='maybe' is not a valid bool"),
         ("seed=3.5", r"knobs: seed='3.5' is not a valid int"),
-        ("mode=slow", r"knobs: mode='slow' is not one of fast, best"),
-        ("factor=3", r"knobs: factor='3' is not one of 2, 4"),
+        ("mode=slow", r"knobs: mode must be one of fast, best; got 'slow'"),
+        ("factor=3", r"knobs: factor must be one of 2, 4; got '3'"),
         ("strength=5", r"knobs: strength must be within \[0, 2\], got 5.0"),
     ],
 )

@@ -104,3 +104,9 @@ def test_sigterm_ends_the_session_and_keeps_the_recording(tmp_path):
     assert proc.returncode == 0, err
     assert 0 < len(decode_rgb(out)) < 250
     assert not list(tmp_path.glob("*.partial-*"))
+
+
+def test_stylizer_flags_are_checked_by_the_stylize_options(tmp_path):
+    result = vidgan("live", "--camera", tmp_path / "absent.mp4", "--strength", "2", "--record", tmp_path / "o.mp4")
+    assert result.returncode != 0
+    assert "stylize: strength must be in [0, 1]; got 2.0" in error_line(result)

@@ -32,6 +32,7 @@ from vidgan.serve.protocol import (
     pack_message,
 )
 from vidgan.serve.server import ServeError, Server
+from vidgan.stages.stylize import live_options
 
 W, H = 64, 48
 
@@ -60,8 +61,10 @@ def in_format(rgb: np.ndarray, fmt: str) -> np.ndarray:
     return frame.reformat(format=names[fmt], dst_colorspace=1, dst_color_range=1).to_ndarray()
 
 
-def config(fmt: str = "bgra", **fields) -> Config:
-    return Config(layout=FrameLayout(fmt, W, H), shm="/vidgan-unset", **fields)
+def config(fmt: str = "bgra", *, chain: str = "", slots: int = 3, **stylize) -> Config:
+    """A configuration; keywords other than ``chain`` and ``slots`` are the stylizer's live options."""
+    return Config(layout=FrameLayout(fmt, W, H), shm="/vidgan-unset", slots=slots, chain=chain,
+                  stylize=live_options(**stylize))
 
 
 def test_socket_is_private(server):

@@ -81,7 +81,7 @@ def test_processing_scale_keeps_the_output_size(tiny_style):
 @pytest.mark.parametrize("chain, message", [
     ("stylize=style=tiny:strength=2", r"strength must be in \[0, 1\]"),
     ("stylize=style=tiny:motion=telepathy", r"unknown motion backend 'telepathy'"),
-    ("stylize=style=tiny:preset=huge", r"preset must be auto, lite or full"),
+    ("stylize=style=tiny:preset=huge", r"preset must be one of auto, lite, full; got .huge."),
     ("stylize=style=tiny:flow=slow", r"flow must be one of ultrafast, fast, medium"),
     ("stylize=style=tiny:precision=int4", r"precision must be one of auto, fp32, bf16, fp16"),
     ("stylize=style=tiny:precision=fp16", r"precision=fp16 needs CUDA"),

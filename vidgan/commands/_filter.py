@@ -12,14 +12,10 @@ import argparse
 from vidgan.commands import AddParser
 from vidgan.commands._common import add_io
 from vidgan.commands.run import cmd_run
-from vidgan.graph.spec import FilterCall
+from vidgan.graph.spec import FilterCall, escape_arg
 from vidgan.options import add_option_flags, flags_as_filter_args
 
 _DEST = "opt_"
-
-
-def _escape(text: str) -> str:
-    return text.replace(":", "\\:").replace(",", "\\,")
 
 
 def filter_command(filter_name: str) -> AddParser:
@@ -29,7 +25,7 @@ def filter_command(filter_name: str) -> AddParser:
         from vidgan.graph.registry import FILTERS
 
         options = flags_as_filter_args(FILTERS.get(filter_name).Options, args, dest_prefix=_DEST)
-        call = str(FilterCall(filter_name, ":".join(_escape(o) for o in options)))
+        call = str(FilterCall(filter_name, ":".join(escape_arg(o) for o in options)))
         args.chain = call if args.chain in (None, "null") else f"{args.chain},{call}"
         return cmd_run(args)
 

@@ -8,13 +8,22 @@ import sys
 from vidgan.commands import COMMANDS
 from vidgan.errors import LiveError
 from vidgan.live.camera import run_live
+from vidgan.options import add_option_flags, live_option_names, values_from_flags
+
+_DEST = "stylize_"
+
+
+def _stylize_options() -> type:
+    from vidgan.graph.registry import FILTERS
+
+    return FILTERS.get("stylize").Options
 
 
 def cmd_live(args: argparse.Namespace) -> int:
     from vidgan.engine import resolve_device
-    from vidgan.stages.stylize import live_chain
+    from vidgan.stages.stylize import live_chain, live_options
 
-    chain = args.chain or live_chain(args.style, strength=args.strength, temporal=args.temporal, scale=args.scale)
+    chain = args.chain or live_chain(live_options(**values_from_flags(_stylize_options(), args, dest_prefix=_DEST)))
     if not (args.preview or args.virtual_cam or args.record):
         raise LiveError("nothing to show: pass --preview, --virtual-cam and/or --record OUT")
     report = run_live(
@@ -31,10 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                           allow_abbrev=False)
     live.add_argument("--camera", required=True, metavar="DEVICE|INDEX|FILE",
                       help="webcam index (0), device (/dev/video0, 'video=NAME' on Windows) or a video file")
-    live.add_argument("--style", default="van_gogh", help="style name or .safetensors path")
-    live.add_argument("--strength", type=float, default=1.0, help="0..1 mix of stylized over the camera")
-    live.add_argument("--temporal", type=float, default=0.8, help="0..1 temporal smoothing")
-    live.add_argument("--scale", type=int, default=0, help="processing short side in px (0: style default)")
+    stylizer = live.add_argument_group("stylizer (the stylize filter's live options)")
+    options = _stylize_options()
+    add_option_flags(stylizer, options, dest_prefix=_DEST, only=live_option_names(options))
     live.add_argument("-vf", dest="chain", default=None, help="a -vf chain instead of the stylizer")
     live.add_argument("--preview", action="store_true", help="show a window (needs pygame: vidgan[live])")
     live.add_argument("--virtual-cam", action="store_true",

@@ -77,6 +77,11 @@ def _unquoted(text: str) -> str:
     return "".join(out)
 
 
+def escape_arg(text: str) -> str:
+    """``text`` as one argument value that :func:`parse_args` reads back unchanged."""
+    return "".join("\\" + char if char in "\\':,;[]" else char for char in text)
+
+
 def parse_chain(chain: str) -> list[FilterCall]:
     """Split a ``-vf`` chain into filter calls; an empty chain is the ``null`` filter."""
     text = chain.strip()

@@ -6,6 +6,7 @@ per frame copy into an input slot, send FRAME and read DONE.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -85,6 +86,11 @@ class ServeClient:
         self.send(MessageType.HELLO, encode_text({"client": name}))
         self.welcome = decode_text(self._expect(MessageType.WELCOME))
         return self.welcome
+
+    @property
+    def option_schema(self) -> list[dict]:
+        """The stylizer's live options as the server described them in WELCOME (empty from older servers)."""
+        return json.loads(self.welcome.get("options") or "[]")
 
     def configure(self, config: Config) -> dict[str, str]:
         """Create (or reuse) the shared memory for ``config`` and ask the server to map it."""

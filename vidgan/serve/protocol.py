@@ -11,19 +11,28 @@ header followed by ``length`` payload bytes::
     seq     u32  chosen by the sender; replies echo the request's
 
 Text payloads are UTF-8 ``key=value`` lines (unknown keys are ignored, so either side can grow);
-FRAME and DONE carry small fixed binary structs. docs/protocol.md is the full description, and
-``vidgan/plugins/obs/src/vidgan-protocol.h`` is its C twin: change both together.
+FRAME and DONE carry small fixed binary structs. The stylizer's settings are the live options of
+the ``stylize`` filter: WELCOME describes them (:func:`welcome_fields`) and CONFIGURE sets them by
+name, so a new live option reaches every client without a change here. docs/protocol.md is the
+full description, and ``vidgan/plugins/obs/src/vidgan-protocol.h`` is its C twin: change both
+together.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from vidgan.errors import ProtocolError
+from vidgan.errors import FilterOptionError, ProtocolError
+from vidgan.options import format_value, live_option_names, option_schema, parse_values
+
+if TYPE_CHECKING:
+    from vidgan.stages.stylize import StylizeStage
 
 MAGIC = b"VGSV"
 PROTOCOL_VERSION = 1
@@ -40,7 +49,7 @@ SHM_NAME = re.compile(r"^/vidgan-[A-Za-z0-9_.-]{1,200}$")
 
 class MessageType(enum.IntEnum):
     HELLO = 1  # client -> server, text: client=NAME
-    WELCOME = 2  # server -> client, text: server, protocol, device, styles (comma separated)
+    WELCOME = 2  # server -> client, text: server, protocol, device, styles (comma separated), options (JSON)
     CONFIGURE = 3  # client -> server, text: see Config
     READY = 4  # server -> client, text: frame_bytes, slots, pipeline
     FRAME = 5  # client -> server, FRAME_PAYLOAD: input slot k is filled, please process
@@ -167,19 +176,43 @@ class FrameLayout:
         return (slots + slot) * self.frame_bytes
 
 
+def _stylize_options() -> type:
+    from vidgan.graph.registry import FILTERS
+
+    return FILTERS.get("stylize").Options
+
+
+def _live_stylizer(values: dict[str, Any] | None = None) -> StylizeStage.Options:
+    from vidgan.stages.stylize import live_options
+
+    return live_options(**(values or {}))
+
+
+def welcome_fields(*, server: str, device: str, styles: list[str]) -> dict[str, object]:
+    """What WELCOME says: who answers, and the stylizer's live options as a JSON schema
+    (:func:`vidgan.options.option_schema`) that clients build their controls from."""
+    return {
+        "server": server,
+        "protocol": PROTOCOL_VERSION,
+        "device": device,
+        "styles": ",".join(styles),
+        "options": json.dumps(option_schema(_stylize_options(), live_only=True), separators=(",", ":")),
+    }
+
+
 @dataclass(frozen=True)
 class Config:
-    """What a CONFIGURE message asks for: the frames the client sends and what to do with them."""
+    """What a CONFIGURE message asks for: the frames the client sends and what to do with them.
+
+    ``stylize`` is the stylizer's options: the live setting with the client's live options over it.
+    """
 
     layout: FrameLayout
     shm: str
     slots: int = 3
     full_range: bool = False
     matrix: int = 709  # 601 or 709
-    style: str = "van_gogh"
-    strength: float = 1.0
-    temporal: float = 0.8
-    scale: int = 0
+    stylize: StylizeStage.Options = field(default_factory=_live_stylizer)
     chain: str = ""
 
     @classmethod
@@ -195,18 +228,11 @@ class Config:
             raise ProtocolError(f"shared-memory name {shm[:60]!r} must match {SHM_NAME.pattern}")
         try:
             slots = int(fields.get("slots", 3))
-            strength = float(fields.get("strength", 1.0))
-            temporal = float(fields.get("temporal", 0.8))
-            scale = int(fields.get("scale", 0))
             matrix = int(fields.get("matrix", 709))
         except ValueError as exc:
             raise ProtocolError(f"CONFIGURE has a bad number: {exc}") from None
         if not 1 <= slots <= MAX_SLOTS:
             raise ProtocolError(f"slots must be 1..{MAX_SLOTS}; got {slots}")
-        if not (0.0 <= strength <= 1.0 and 0.0 <= temporal <= 1.0):
-            raise ProtocolError(f"strength and temporal must be in [0, 1]; got {strength}, {temporal}")
-        if not 0 <= scale <= MAX_DIMENSION:
-            raise ProtocolError(f"scale must be 0..{MAX_DIMENSION}; got {scale}")
         if matrix not in (601, 709):
             raise ProtocolError(f"matrix must be 601 or 709; got {matrix}")
         color_range = fields.get("range", "limited")
@@ -218,10 +244,7 @@ class Config:
             slots=slots,
             full_range=color_range == "full",
             matrix=matrix,
-            style=fields.get("style", "van_gogh"),
-            strength=strength,
-            temporal=temporal,
-            scale=scale,
+            stylize=_stylizer_from_fields(fields),
             chain=fields.get("chain", ""),
         )
 
@@ -234,11 +257,9 @@ class Config:
             "slots": self.slots,
             "range": "full" if self.full_range else "limited",
             "matrix": self.matrix,
-            "style": self.style,
-            "strength": self.strength,
-            "temporal": self.temporal,
-            "scale": self.scale,
         }
+        for name in live_option_names(type(self.stylize)):
+            fields[name] = format_value(getattr(self.stylize, name))
         if self.chain:
             fields["chain"] = self.chain
         return fields
@@ -249,4 +270,16 @@ class Config:
             return self.chain
         from vidgan.stages.stylize import live_chain
 
-        return live_chain(self.style, strength=self.strength, temporal=self.temporal, scale=self.scale)
+        return live_chain(self.stylize)
+
+
+def _stylizer_from_fields(fields: dict[str, str]) -> StylizeStage.Options:
+    """The live options CONFIGURE names, checked by the options dataclass (other keys are not ours)."""
+    options_cls = _stylize_options()
+    try:
+        stylize = _live_stylizer(parse_values("stylize", options_cls, fields, only=live_option_names(options_cls)))
+    except FilterOptionError as exc:
+        raise ProtocolError(str(exc)) from None
+    if not 0 <= stylize.scale <= MAX_DIMENSION:  # the protocol's own bound on a processing size
+        raise ProtocolError(f"scale must be 0..{MAX_DIMENSION}; got {stylize.scale}")
+    return stylize

@@ -29,7 +29,6 @@ from vidgan.serve.protocol import (
     DONE_PAYLOAD,
     FRAME_PAYLOAD,
     HEADER,
-    PROTOCOL_VERSION,
     Config,
     DoneStatus,
     MessageType,
@@ -39,6 +38,7 @@ from vidgan.serve.protocol import (
     pack_message,
     parse_header,
     recv_exact,
+    welcome_fields,
 )
 
 log = logging.getLogger("vidgan.serve")
@@ -103,18 +103,8 @@ class _Session:
     def on_hello(self, payload: bytes, seq: int) -> None:
         fields = decode_text(payload)
         log.info("client %d: hello from %s", self.number, fields.get("client", "?"))
-        self.send(
-            MessageType.WELCOME,
-            encode_text(
-                {
-                    "server": f"vidgan/{__version__}",
-                    "protocol": PROTOCOL_VERSION,
-                    "device": self.device,
-                    "styles": ",".join(self.styles),
-                }
-            ),
-            seq,
-        )
+        welcome = welcome_fields(server=f"vidgan/{__version__}", device=self.device, styles=self.styles)
+        self.send(MessageType.WELCOME, encode_text(welcome), seq)
 
     def on_configure(self, payload: bytes, seq: int) -> None:
         config = Config.from_fields(decode_text(payload))

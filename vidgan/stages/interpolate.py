@@ -10,7 +10,7 @@ A scene cut between two frames repeats the earlier frame instead of morphing acr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from vidgan.errors import FilterOptionError, InterpolateError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.stage import Stage, StageContext
+from vidgan.options import check_options, option
 
 if TYPE_CHECKING:
     import torch
@@ -31,25 +32,22 @@ class InterpolateStage(Stage):
 
     @dataclass(frozen=True)
     class Options:
-        factor: int = field(default=2, metadata={"help": "output frames per input frame (ignored with fps)"})
-        fps: str = field(default="", metadata={"help": "constant output rate, e.g. 60 or 60000/1001"})
-        model: str = field(default="dis", metadata={"help": "dis (classical), lite, full or a .safetensors path"})
-        scale: int = field(default=360, metadata={"help": "short side in px that motion is estimated at"})
-        scene: bool = field(default=True, metadata={"help": "repeat frames across scene cuts instead of morphing"})
-        dedupe: float = field(default=0.0, metadata={
-            "help": "drop repeated frames (animation) before interpolating: mean luma change below this "
-                    "counts as a repeat, e.g. 0.004; needs fps"})
+        factor: int = option(2, min=2, help="output frames per input frame (ignored with fps)")
+        fps: str = option("", help="constant output rate, e.g. 60 or 60000/1001")
+        model: str = option("dis", help="dis (classical), lite, full or a .safetensors path")
+        scale: int = option(360, min=32, help="short side in px that motion is estimated at")
+        scene: bool = option(True, help="repeat frames across scene cuts instead of morphing")
+        dedupe: float = option(0.0, min=0.0, help=(
+            "drop repeated frames (animation) before interpolating: mean luma change below this "
+            "counts as a repeat, e.g. 0.004; needs fps"))
 
         def __post_init__(self) -> None:
-            if self.factor < 2:
-                raise ValueError(f"factor must be >= 2 (2 doubles the frame rate); got {self.factor}")
+            check_options(self)
             if self.fps:
                 rate = _parse_rate(self.fps)
                 if rate is None or rate <= 0:
                     raise ValueError(f"fps must be a positive number or ratio like 60000/1001; got {self.fps!r}")
-            if self.scale < 32:
-                raise ValueError(f"scale (short side for motion, px) must be >= 32; got {self.scale}")
-            if not 0.0 <= self.dedupe < 1.0:
+            if self.dedupe >= 1.0:
                 raise ValueError(f"dedupe must be in [0, 1) (0: off); got {self.dedupe}")
             if self.dedupe and not self.fps:
                 raise ValueError("dedupe needs fps=R: without repeats the frames are unevenly spaced, "

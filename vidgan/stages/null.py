@@ -15,7 +15,7 @@ class NullStage(Stage):
 
     @dataclass(frozen=True)
     class Options:
-        pass
+        """No knobs: ``-vf null`` takes no options."""
 
     def __init__(self, options: Options, context: StageContext) -> None:
         self.options = options

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from vidgan.device import PRECISIONS, resolve_precision
+from vidgan.device import Precision, resolve_precision
 from vidgan.errors import FilterOptionError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
+from vidgan.graph.spec import FilterCall
 from vidgan.graph.stage import Stage, StageContext
-from vidgan.models.flow import FLOW_QUALITIES
+from vidgan.models.flow import FLOW_QUALITIES, DisPreset
+from vidgan.options import check_options, create_options, live_option_names, option, options_as_filter_args
 
 if TYPE_CHECKING:
     import torch
@@ -32,12 +34,10 @@ if TYPE_CHECKING:
 DEFAULT_SCALE = {"lite": 360, "full": 720}
 #: motion=dis quality -> (OpenCV DIS preset, short side DIS works at): the shared table.
 FLOW_PRESETS = FLOW_QUALITIES
-
-
-def live_chain(style: str, *, strength: float = 1.0, temporal: float = 0.8, scale: int = 0) -> str:
-    """The stylize chain live front ends run (OBS via serve, ``vidgan live``): the fast flow preset."""
-    chain = f"stylize=style={style}:strength={strength:g}:temporal={temporal:g}:flow=fast"
-    return chain + (f":scale={scale}" if scale else "")
+FlowPreset = DisPreset
+#: What live front ends (OBS via serve, ``vidgan live``) run under the user's live options: DIS's
+#: fast preset, which keeps up with a camera on a CPU core.
+LIVE_SETTING: dict[str, Any] = {"flow": "fast"}
 
 
 @register_filter("stylize")
@@ -46,34 +46,22 @@ class StylizeStage(Stage):
 
     @dataclass(frozen=True)
     class Options:
-        style: str = field(default="van_gogh", metadata={"help": "style name (vidgan styles) or .safetensors path"})
-        strength: float = field(default=1.0, metadata={"help": "0..1 mix of stylized over original"})
-        temporal: float = field(default=0.8, metadata={"help": "0..1 weight of the motion-compensated blend"})
-        motion: str = field(default="dis", metadata={"help": "motion backend: dis, none"})
-        flow: str = field(default="medium", metadata={"help": "motion=dis quality: fast (live) or medium"})
-        scale: int = field(default=0, metadata={"help": "processing short side in px (0: preset default)"})
-        preset: str = field(default="auto", metadata={"help": "auto (full on CUDA), lite or full"})
-        precision: str = field(default="auto", metadata={"help": "auto, fp32, bf16 (CPU) or fp16 (CUDA)"})
-        compile: bool = field(default=False, metadata={"help": "torch.compile the generator (slow first frame)"})
-        overlap: str = field(default="auto", metadata={
-            "help": "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
-                    "auto (on CUDA for files, off live and on the CPU), 1 or 0"})
+        style: str = option("van_gogh", live=True, help="style name (vidgan styles) or .safetensors path")
+        strength: float = option(1.0, min=0.0, max=1.0, live=True, help="0..1 mix of stylized over original")
+        temporal: float = option(0.8, min=0.0, max=1.0, live=True,
+                                 help="0..1 weight of the motion-compensated blend")
+        motion: str = option("dis", help="motion backend: dis, none")
+        flow: FlowPreset = option("medium", help="motion=dis quality: fast (live) or medium")
+        scale: int = option(0, min=0, live=True, help="processing short side in px (0: preset default)")
+        preset: Literal["auto", "lite", "full"] = option("auto", help="auto (full on CUDA), lite or full")
+        precision: Precision = option("auto", help="auto, fp32, bf16 (CPU) or fp16 (CUDA)")
+        compile: bool = option(False, help="torch.compile the generator (slow first frame)")
+        overlap: Literal["auto", "0", "1"] = option("auto", help=(
+            "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
+            "auto (on CUDA for files, off live and on the CPU), 1 or 0"))
 
         def __post_init__(self) -> None:
-            if not 0.0 <= self.strength <= 1.0:
-                raise ValueError(f"strength must be in [0, 1]; got {self.strength}")
-            if not 0.0 <= self.temporal <= 1.0:
-                raise ValueError(f"temporal must be in [0, 1]; got {self.temporal}")
-            if self.scale < 0:
-                raise ValueError(f"scale (processing short side in pixels) must be >= 0; got {self.scale}")
-            if self.preset not in ("auto", "lite", "full"):
-                raise ValueError(f"preset must be auto, lite or full; got {self.preset!r}")
-            if self.precision not in PRECISIONS:
-                raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
-            if self.flow not in FLOW_PRESETS:
-                raise ValueError(f"flow must be one of {', '.join(FLOW_PRESETS)}; got {self.flow!r}")
-            if self.overlap not in ("auto", "0", "1"):
-                raise ValueError(f"overlap must be auto, 0 or 1; got {self.overlap!r}")
+            check_options(self)
 
     def __init__(self, options: Options, context: StageContext) -> None:
         import torch
@@ -240,3 +228,17 @@ class StylizeStage(Stage):
         self._held = None
         with torch.no_grad():
             return [held_frame.with_tensor(self._generate(held_image, held_small, held_motion()))]
+
+
+
+def live_options(**values: Any) -> StylizeStage.Options:
+    """The stylizer as live front ends run it: the user's values (the live options) over
+    :data:`LIVE_SETTING`; a value the options refuse raises :class:`FilterOptionError`."""
+    return create_options("stylize", StylizeStage.Options, {**LIVE_SETTING, **values})
+
+
+def live_chain(options: StylizeStage.Options | None = None) -> str:
+    """The ``-vf`` chain of a live stylizer (:func:`live_options`); the live options are always
+    spelled out, so a log line says what the user's controls were set to."""
+    options = live_options() if options is None else options
+    return str(FilterCall("stylize", options_as_filter_args(options, always=live_option_names(type(options)))))

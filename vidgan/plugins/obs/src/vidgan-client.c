@@ -83,6 +83,8 @@ struct vg_client {
 
 	char status[VG_STATUS_MAX];
 	char styles[1024];
+	char *schema; /* the server's option schema (JSON), VG_MAX_PAYLOAD + 1 bytes */
+	unsigned schema_generation;
 	int64_t last_spawn_ns;
 	struct vg_stats stats;
 };
@@ -193,9 +195,19 @@ void vg_settings_defaults(struct vg_settings *s)
 	memset(s, 0, sizeof(*s));
 	copy_string(s->serve_command, sizeof(s->serve_command), "vidgan serve");
 	s->autostart = true;
-	copy_string(s->style, sizeof(s->style), "van_gogh");
-	s->strength = 1.0;
-	s->temporal = 0.8;
+}
+
+bool vg_settings_add_option(struct vg_settings *s, const char *name, const char *value)
+{
+	if (!name[0] || strpbrk(name, "=\n\r") || strpbrk(value, "\n\r"))
+		return false;
+	size_t used = strlen(s->options);
+	int n = snprintf(s->options + used, sizeof(s->options) - used, "%s=%s\n", name, value);
+	if (n < 0 || (size_t)n >= sizeof(s->options) - used) {
+		s->options[used] = '\0';
+		return false;
+	}
+	return true;
 }
 
 void vg_default_socket_path(char *out, size_t size)
@@ -317,7 +329,10 @@ static void set_timeout(int fd, int seconds)
 
 /* ---------------------------------------------------------------- worker steps (may block) */
 
-static int connect_and_hello(const char *path, char *styles, size_t styles_size, char *error, size_t error_size)
+/* Connect and say HELLO; the WELCOME's styles and option schema are copied out (schema_size is
+ * at least VG_MAX_PAYLOAD + 1: the schema may fill a whole message). */
+static int connect_and_hello(const char *path, char *styles, size_t styles_size, char *schema, size_t schema_size,
+			     char *error, size_t error_size)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -343,16 +358,20 @@ static int connect_and_hello(const char *path, char *styles, size_t styles_size,
 	set_timeout(fd, HANDSHAKE_TIMEOUT_S);
 	const char hello[] = "client=obs-vidgan\n";
 	struct vg_header header;
-	char payload[4096];
-	if (!send_message(fd, VG_MSG_HELLO, hello, sizeof(hello) - 1, 1) ||
-	    !read_message(fd, &header, payload, sizeof(payload)) || header.type != VG_MSG_WELCOME) {
+	char *payload = malloc(VG_MAX_PAYLOAD + 1);
+	if (!payload || !send_message(fd, VG_MSG_HELLO, hello, sizeof(hello) - 1, 1) ||
+	    !read_message(fd, &header, payload, VG_MAX_PAYLOAD + 1) || header.type != VG_MSG_WELCOME) {
 		snprintf(error, error_size, "no WELCOME from %s: not a vidgan serve of protocol %d?", path,
 			 VG_PROTOCOL_VERSION);
+		free(payload);
 		close(fd);
 		return -1;
 	}
 	if (!text_field(payload, "styles", styles, styles_size))
 		styles[0] = '\0';
+	if (!text_field(payload, VG_WELCOME_OPTIONS, schema, schema_size))
+		schema[0] = '\0'; /* a server from before option schemas: the caller keeps its own list */
+	free(payload);
 	return fd;
 }
 
@@ -444,6 +463,46 @@ static bool skip_partial(int fd, const uint8_t *rx, size_t rx_len)
 	return true;
 }
 
+/* CONFIGURE's own keys, which an option line must not repeat (the last of a key wins). */
+static bool is_configure_key(const char *line, size_t len)
+{
+	static const char *const keys[] = {"width", "height", "format", "shm", "slots", "range", "matrix", "chain", NULL};
+	for (const char *const *key = keys; *key; key++)
+		if (strlen(*key) == len && strncmp(line, *key, len) == 0)
+			return true;
+	return false;
+}
+
+/* The key=value lines of options that the server can read: a line without '=' (which would
+ * break the protocol) or with one of CONFIGURE's own keys is left out, and the last line gets
+ * its newline. */
+static void option_lines(const char *options, char *out, size_t size)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (const char *line = options; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		const char *eq = memchr(line, '=', len);
+		if (eq && eq != line && !is_configure_key(line, (size_t)(eq - line)) && used + len + 2 <= size) {
+			memcpy(out + used, line, len);
+			used += len;
+			out[used++] = '\n';
+			out[used] = '\0';
+		}
+		line = end ? end + 1 : line + len;
+	}
+}
+
+/* What status lines call the stylizer: its style option, else "stylize". */
+static void stylizer_name(const struct vg_settings *s, char *out, size_t size)
+{
+	if (!text_field(s->options, "style", out, size) || !out[0])
+		copy_string(out, size, "stylize");
+}
+
 /* Create the shared memory for a layout and CONFIGURE the server with it; on success the
  * mapping is returned and its name already unlinked (the server holds its own mapping). */
 static uint8_t *configure(int fd, const struct vg_layout *layout, const struct vg_settings *s, uint32_t seq,
@@ -474,13 +533,14 @@ static uint8_t *configure(int fd, const struct vg_layout *layout, const struct v
 	for (char *p = chain; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	char text[2048];
+	char options[sizeof(s->options)];
+	option_lines(s->options, options, sizeof(options));
+	char text[1024 + sizeof(options) + sizeof(chain)];
 	int length = snprintf(text, sizeof(text),
-			      "width=%u\nheight=%u\nformat=%s\nshm=%s\nslots=%d\nrange=%s\nmatrix=%d\nstyle=%s\n"
-			      "strength=%.3f\ntemporal=%.3f\nscale=%d\n%s%s%s",
+			      "width=%u\nheight=%u\nformat=%s\nshm=%s\nslots=%d\nrange=%s\nmatrix=%d\n%s%s%s%s",
 			      layout->width, layout->height, vg_format_name(layout->format), name, VG_SLOTS,
-			      layout->full_range ? "full" : "limited", layout->matrix, s->style, s->strength,
-			      s->temporal, s->scale, chain[0] ? "chain=" : "", chain, chain[0] ? "\n" : "");
+			      layout->full_range ? "full" : "limited", layout->matrix, options,
+			      chain[0] ? "chain=" : "", chain, chain[0] ? "\n" : "");
 	set_timeout(fd, CONFIGURE_TIMEOUT_S);
 	bool ok = length > 0 && (size_t)length < sizeof(text) &&
 		  send_message(fd, VG_MSG_CONFIGURE, text, (uint32_t)length, seq);
@@ -541,13 +601,15 @@ static void wait_ns(struct vg_client *c, int64_t ns)
 static void *worker_main(void *data)
 {
 	struct vg_client *c = data;
+	char *schema = malloc(VG_MAX_PAYLOAD + 1);
 	pthread_mutex_lock(&c->lock);
-	while (!c->stop) {
+	while (!c->stop && schema) {
 		if (c->state == VG_DISCONNECTED) {
 			char path[512], styles[1024], error[VG_STATUS_MAX] = "";
 			socket_path_of(&c->settings, path, sizeof(path));
 			pthread_mutex_unlock(&c->lock);
-			int fd = connect_and_hello(path, styles, sizeof(styles), error, sizeof(error));
+			int fd = connect_and_hello(path, styles, sizeof(styles), schema, VG_MAX_PAYLOAD + 1, error,
+						   sizeof(error));
 			pthread_mutex_lock(&c->lock);
 			if (c->stop) {
 				if (fd >= 0)
@@ -576,6 +638,10 @@ static void *worker_main(void *data)
 			c->state = VG_CONNECTED;
 			c->need_configure = true;
 			copy_string(c->styles, sizeof(c->styles), styles);
+			if (strcmp(c->schema, schema) != 0) {
+				copy_string(c->schema, VG_MAX_PAYLOAD + 1, schema);
+				c->schema_generation++;
+			}
 			c->stats.reconnects++;
 			set_status(c, "connected to %s; waiting for a frame", path);
 			continue;
@@ -591,7 +657,9 @@ static void *worker_main(void *data)
 			c->rx_len = 0;
 			c->need_configure = false;
 			c->state = VG_CONFIGURING;
-			set_status(c, "loading %s for %ux%u %s", settings.chain[0] ? settings.chain : settings.style,
+			char stylizer[64];
+			stylizer_name(&settings, stylizer, sizeof(stylizer));
+			set_status(c, "loading %s for %ux%u %s", settings.chain[0] ? settings.chain : stylizer,
 				   layout.width, layout.height, vg_format_name(layout.format));
 			pthread_mutex_unlock(&c->lock);
 			char error[VG_STATUS_MAX] = "";
@@ -622,13 +690,16 @@ static void *worker_main(void *data)
 			c->in_flight = 0;
 			c->rx_len = 0;
 			c->state = VG_READY;
-			set_status(c, "running %s on %ux%u %s", settings.chain[0] ? settings.chain : settings.style,
+			set_status(c, "running %s on %ux%u %s", settings.chain[0] ? settings.chain : stylizer,
 				   layout.width, layout.height, vg_format_name(layout.format));
 			continue;
 		}
 		wait_ns(c, RETRY_NS);
 	}
+	if (!schema)
+		set_status(c, "out of memory; frames pass through");
 	pthread_mutex_unlock(&c->lock);
+	free(schema);
 	return NULL;
 }
 
@@ -807,6 +878,11 @@ struct vg_client *vg_client_create(const struct vg_settings *settings)
 	struct vg_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->schema = calloc(1, VG_MAX_PAYLOAD + 1);
+	if (!c->schema) {
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -820,6 +896,7 @@ struct vg_client *vg_client_create(const struct vg_settings *settings)
 	if (pthread_create(&c->worker, NULL, worker_main, c) != 0) {
 		pthread_mutex_destroy(&c->lock);
 		pthread_cond_destroy(&c->wake);
+		free(c->schema);
 		free(c);
 		return NULL;
 	}
@@ -858,6 +935,7 @@ void vg_client_destroy(struct vg_client *c)
 	unmap_shm(c);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
+	free(c->schema);
 	free(c);
 }
 
@@ -875,9 +953,81 @@ void vg_client_styles(struct vg_client *c, char *out, size_t size)
 	pthread_mutex_unlock(&c->lock);
 }
 
+unsigned vg_client_schema(struct vg_client *c, char *out, size_t size)
+{
+	pthread_mutex_lock(&c->lock);
+	if (out)
+		copy_string(out, size, c->schema);
+	unsigned generation = c->schema_generation;
+	pthread_mutex_unlock(&c->lock);
+	return generation;
+}
+
 void vg_client_stats(struct vg_client *c, struct vg_stats *out)
 {
 	pthread_mutex_lock(&c->lock);
 	*out = c->stats;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---------------------------------------------------------------- JSON for libobs */
+
+struct json_out {
+	char *p;
+	size_t left;
+	bool ok;
+};
+
+static void put(struct json_out *o, const char *text, size_t len)
+{
+	if (!o->ok || len >= o->left) {
+		o->ok = false;
+		return;
+	}
+	memcpy(o->p, text, len);
+	o->p += len, o->left -= len;
+	*o->p = '\0';
+}
+
+bool vg_json_wrap_array_scalars(const char *json, char *out, size_t size)
+{
+	struct json_out o = {out, size, size > 0};
+	char stack[64]; /* '{' or '[' of each open container */
+	int depth = 0;
+	if (size)
+		out[0] = '\0';
+	for (const char *p = json; *p && o.ok;) {
+		const char *start = p;
+		if (*p == '"') { /* a string, escapes included */
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p != '"')
+				return false;
+			p++;
+		} else if (strchr("-0123456789tfn", *p)) { /* a number, true, false or null */
+			while (*p && strchr("+-.0123456789eEtruefalsn", *p))
+				p++;
+		} else {
+			if (*p == '{' || *p == '[') {
+				if (depth == (int)sizeof(stack))
+					return false;
+				stack[depth++] = *p;
+			} else if (*p == '}' || *p == ']') {
+				if (depth == 0)
+					return false;
+				depth--;
+			}
+			put(&o, p, 1);
+			p++;
+			continue;
+		}
+		bool wrap = depth > 0 && stack[depth - 1] == '[';
+		if (wrap)
+			put(&o, "{\"value\":", 9);
+		put(&o, start, (size_t)(p - start));
+		if (wrap)
+			put(&o, "}", 1);
+	}
+	return o.ok && depth == 0;
 }

@@ -11,15 +11,16 @@
 
 #define VG_SLOTS 3
 #define VG_STATUS_MAX 256
+#define VG_OPTIONS_MAX 4096
 
 struct vg_settings {
 	char socket_path[512];   /* empty: $VIDGAN_SERVE_SOCKET, $XDG_RUNTIME_DIR/vidgan/serve.sock, /tmp/vidgan-UID/serve.sock */
 	char serve_command[512]; /* what autostart runs, e.g. "vidgan serve"; "--socket PATH" is appended */
 	bool autostart;
-	char style[64];
-	double strength;
-	double temporal;
-	int scale;       /* processing short side, 0: the style's default */
+	/* The stylizer's live options as "name=value" lines, named as in the server's option schema
+	 * (style=van_gogh, strength=0.5, ...); CONFIGURE carries them as they are. An option left out
+	 * keeps the server's default. */
+	char options[VG_OPTIONS_MAX];
 	char chain[512]; /* a -vf chain to run instead of the stylizer (empty: stylize) */
 };
 
@@ -50,6 +51,8 @@ struct vg_stats {
 };
 
 void vg_settings_defaults(struct vg_settings *settings);
+/* Append "name=value" to settings->options; false when it does not fit or would break the line format. */
+bool vg_settings_add_option(struct vg_settings *settings, const char *name, const char *value);
 void vg_default_socket_path(char *out, size_t size);
 
 struct vg_client *vg_client_create(const struct vg_settings *settings);
@@ -64,6 +67,15 @@ bool vg_client_process(struct vg_client *client, struct vg_frame *frame);
 void vg_client_status(struct vg_client *client, char *out, size_t size);
 /* The server's styles, comma separated (empty before the first connection). */
 void vg_client_styles(struct vg_client *client, char *out, size_t size);
+/* The server's option schema from WELCOME: a JSON array with one object per live option (name,
+ * type, default, help, min, max, choices; docs/protocol.md). Copies it into out when out is not
+ * NULL (empty before the first connection and from servers that do not send one) and returns a
+ * number that changes whenever a different schema arrives, so callers can poll cheaply. */
+unsigned vg_client_schema(struct vg_client *client, char *out, size_t size);
+/* JSON text with every scalar inside an array wrapped as {"value": scalar}: libobs's JSON reader
+ * keeps only objects in arrays, so a schema's "choices" survive obs_data_create_from_json this way.
+ * False when the result does not fit in out or the text is not well-formed enough to rewrite. */
+bool vg_json_wrap_array_scalars(const char *json, char *out, size_t size);
 void vg_client_stats(struct vg_client *client, struct vg_stats *out);
 
 size_t vg_frame_bytes(enum vg_format format, uint32_t width, uint32_t height);

@@ -9,6 +9,11 @@
 #define VG_HEADER_SIZE 16
 #define VG_MAX_PAYLOAD (64 * 1024)
 #define VG_MAX_SLOTS 8
+/* WELCOME key holding the server's option schema: a JSON array, one object per live option of
+ * the stylizer ({"name", "type": float|int|bool|str|choice|list, "default", "help", "min",
+ * "max", "choices"}). CONFIGURE sets those options by name ("strength=0.5"); a server without
+ * this key (an older one) knows style, strength, temporal and scale. */
+#define VG_WELCOME_OPTIONS "options"
 
 enum vg_message_type {
 	VG_MSG_HELLO = 1,

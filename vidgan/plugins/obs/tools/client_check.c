@@ -5,10 +5,12 @@
  *   vidgan-client-check --socket PATH [--format bgra] [--size 1280x720] [--frames 90] [--fps 30]
  *                       [--chain hflip] [--serve-command CMD] [--status-every N]
  *                       [--resize-at N --resize WxH] [--rechain-at N --rechain CHAIN]
+ *                       [--style NAME] [--option NAME=VALUE]... [--print-schema 1]
  *
  * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
  * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
- * Prints one summary line of key=value pairs. */
+ * Prints one summary line of key=value pairs, after the server's option schema when asked for it
+ * (schema=JSON as received, schema_objects=JSON as the OBS filter hands it to libobs). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 	uint32_t resize_w = 0, resize_h = 0;
 	int rechain_at = -1;
 	char rechain[512] = "";
+	bool print_schema = false;
 	double fps = 30.0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -150,8 +153,18 @@ int main(int argc, char **argv)
 			fps = atof(value);
 		else if (!strcmp(arg, "--chain"))
 			snprintf(settings.chain, sizeof(settings.chain), "%s", value);
-		else if (!strcmp(arg, "--style"))
-			snprintf(settings.style, sizeof(settings.style), "%s", value);
+		else if (!strcmp(arg, "--style") || !strcmp(arg, "--option")) {
+			char line[512];
+			snprintf(line, sizeof(line), "%s%s", !strcmp(arg, "--style") ? "style=" : "", value);
+			char *eq = strchr(line, '=');
+			if (eq)
+				*eq = '\0';
+			if (!eq || !vg_settings_add_option(&settings, line, eq + 1)) {
+				fprintf(stderr, "vidgan-client-check: bad %s %s (NAME=VALUE)\n", arg, value);
+				return 2;
+			}
+		} else if (!strcmp(arg, "--print-schema"))
+			print_schema = atoi(value) != 0;
 		else if (!strcmp(arg, "--serve-command")) {
 			snprintf(settings.serve_command, sizeof(settings.serve_command), "%s", value);
 			settings.autostart = true;
@@ -227,6 +240,17 @@ int main(int argc, char **argv)
 			printf("frame %d processed=%d status=%s\n", i, done, status);
 			fflush(stdout);
 		}
+	}
+	if (print_schema) {
+		char *schema = malloc(VG_MAX_PAYLOAD + 1), *objects = malloc(4 * VG_MAX_PAYLOAD);
+		if (schema && objects) {
+			vg_client_schema(client, schema, VG_MAX_PAYLOAD + 1);
+			printf("schema=%s\n", schema);
+			printf("schema_objects=%s\n",
+			       vg_json_wrap_array_scalars(schema, objects, 4 * VG_MAX_PAYLOAD) ? objects : "(malformed)");
+		}
+		free(schema);
+		free(objects);
 	}
 	char status[VG_STATUS_MAX];
 	vg_client_status(client, status, sizeof(status));
