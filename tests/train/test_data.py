@@ -25,7 +25,6 @@ from vidgan.train.data import (
     ImageCrops,
     MotionConfig,
     Occluder,
-    Prefetcher,
     TrainingDataError,
     VideoPairs,
     find_images,
@@ -184,9 +183,6 @@ def test_sample_batch_shapes_range_and_determinism(photos):
     assert len(ImageCrops(photos[0].parent, crop=40)) == len(photos)  # a folder is searched
     item = bank[2]
     assert item.shape == (3, 40, 40) and item.dtype == torch.float32
-    tensors = bank.to_tensor_bank("cpu")
-    assert [tuple(t.shape) for t in tensors] == [(3, *image.shape[:2]) for image in bank.images]
-    assert all(t.dtype == torch.uint8 for t in tensors)
 
 
 def test_crops_flip(tmp_path):
@@ -321,21 +317,6 @@ def test_synthetic_batch_is_fast(photos):
     for _ in range(3):
         synthetic_batch(bank, 8, rng)
     assert (time.process_time() - start) / 3 < 0.25  # about 10-20 ms on one core
-
-
-def test_prefetcher_matches_the_sequential_batches(photos):
-    bank = ImageCrops(photos, crop=32)
-    rng = np.random.default_rng(5)
-    expected = [bank.sample_batch(2, rng) for _ in range(4)]
-    with Prefetcher(lambda rng: bank.sample_batch(2, rng), np.random.default_rng(5), depth=2) as ahead:
-        got = [next(ahead) for _ in range(4)]
-    assert all(torch.equal(a, b) for a, b in zip(expected, got))
-
-    def broken(rng):
-        raise RuntimeError("boom")
-
-    with Prefetcher(broken, np.random.default_rng(0)) as ahead, pytest.raises(RuntimeError, match="boom"):
-        next(ahead)
 
 
 # -- real frame pairs -----------------------------------------------------------------------------

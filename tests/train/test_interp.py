@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -43,10 +44,7 @@ def test_smoke_training_checkpoints_resumes_exactly_and_exports(tmp_path):
     weights = InterpTrainer(straight).run(progress="quiet", resume=False)
     # the same run interrupted after 2 steps and resumed gives the same network
     config = InterpTrainingConfig.smoke((str(frames),), str(tmp_path / "resumed"))
-    interrupted = InterpTrainer(config)
-    for _ in range(2):
-        interrupted.step()
-    interrupted.save_checkpoint()
+    InterpTrainer(dataclasses.replace(config, steps=2)).run(progress="quiet", resume=False)
     InterpTrainer(config).run(progress="quiet", resume=True)
     first = load_interpnet(weights).state_dict()
     second = load_interpnet(tmp_path / "resumed" / "interp_lite.safetensors").state_dict()
