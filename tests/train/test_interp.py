@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ from vidgan.errors import VidganError
 from vidgan.models.interp import get_interpolator
 from vidgan.models.interpnet import build_interpnet, load_interpnet
 from vidgan.models.zoo import ModelFileError
+from vidgan.train import loop
 from vidgan.train.interp import InterpTrainer, InterpTrainingConfig
 
 
@@ -44,7 +44,11 @@ def test_smoke_training_checkpoints_resumes_exactly_and_exports(tmp_path):
     weights = InterpTrainer(straight).run(progress="quiet", resume=False)
     # the same run interrupted after 2 steps and resumed gives the same network
     config = InterpTrainingConfig.smoke((str(frames),), str(tmp_path / "resumed"))
-    InterpTrainer(dataclasses.replace(config, steps=2)).run(progress="quiet", resume=False)
+    interrupted = InterpTrainer(config)
+    interrupted.setup()
+    for step in range(2):
+        interrupted.step(step)
+    loop.save_checkpoint(interrupted, config, 2)
     InterpTrainer(config).run(progress="quiet", resume=True)
     first = load_interpnet(weights).state_dict()
     second = load_interpnet(tmp_path / "resumed" / "interp_lite.safetensors").state_dict()
