@@ -89,26 +89,6 @@ def test_cli_smoke_and_missing_sources(tmp_path):
     assert empty.returncode != 0 and "no training videos, frame folders or photos given" in empty.stderr
 
 
-def test_synthetic_layered_triplets_have_exact_flows(tmp_path):
-    from vidgan.ops import reference
-    from vidgan.train.interp import TripletFrames
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(3)
-    for i in range(3):
-        image = cv2.GaussianBlur(rng.random((140, 180, 3)).astype(np.float32), (0, 0), 1.5)
-        cv2.imwrite(str(photos / f"p{i}.png"), (image / image.max() * 255).astype(np.uint8))
-    frames = TripletFrames((), image_side=140, max_frames=0, skips=(1,), photos=(str(photos),), max_motion=16)
-    images, flows = frames.sample(4, 64, np.random.default_rng(0), flows=True)
-    first, middle, last = images[:, :3], images[:, 3:6], images[:, 6:9]
-    assert flows.abs().max() >= 2 and (flows.round() == flows).all()  # even displacements, whole-pixel halves
-    for end, flow in ((first, flows[:, :2]), (last, flows[:, 2:])):
-        rebuilt, _ = reference.warp(end, flow, border="edge")
-        exact = ((rebuilt - middle).abs().amax(dim=1) < 1e-5).float().mean()
-        assert exact > 0.6  # all but what is occluded or enters the frame
-
-
 def test_photos_alone_are_enough_to_train(tmp_path):
     photos = _frames_folder(tmp_path / "photos", count=3)
     config = InterpTrainingConfig.smoke((), str(tmp_path / "run"), photos=(str(photos),))

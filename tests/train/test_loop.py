@@ -118,3 +118,24 @@ def test_divergence_before_any_checkpoint_says_so(tmp_path):
     config = TinyConfig(str(tmp_path), explode_at=1)
     with pytest.raises(TrainingDivergedError, match=r"^training diverged at step 1: non-finite loss; no checkpoint"):
         loop.run(TinyRecipe(config), config, progress="quiet")
+
+
+def test_training_does_not_import_evaluation():
+    import subprocess
+    import sys
+
+    code = ("import sys, vidgan.train.style, vidgan.train.interp, vidgan.train.teacher, vidgan.train.pack, "
+            "vidgan.commands.train; print(sorted(m for m in sys.modules if m.startswith('vidgan.eval')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_train_command_starts_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, vidgan.commands.train; print('torch' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"

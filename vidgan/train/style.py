@@ -304,7 +304,7 @@ class StyleTrainer:
         """Train to ``config.steps`` on :func:`vidgan.train.loop.run`; returns the exported style's weights path."""
         return loop.run(self, self.config, progress=progress, resume=resume)
 
-    def recipe(self) -> str:
+    def objective(self) -> str:
         """The objective actually trained, term by term with its weight, for the model card."""
         c = self.config
         terms = [(f"{c.gan_loss} adversarial", c.lambda_adv), ("cycle", c.lambda_cycle),
@@ -321,7 +321,7 @@ class StyleTrainer:
             "kind": "stylizer",
             "preset": self.config.preset,
             "training": {
-                "recipe": self.recipe(),
+                "recipe": self.objective(),
                 **training,
                 "content_images": len(self.content),
                 "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
