@@ -54,7 +54,7 @@ class TinyRecipe:
         return {"loss": value}
 
     def sample(self) -> loop.Sample:
-        return loop.Sample({"norm": float(self.net[0].weight.norm())}, {"weights": torch.rand(3, 4, 4)})
+        return loop.Sample({"norm": float(self.net[0].weight.detach().norm())}, {"weights": torch.rand(3, 4, 4)})
 
     def state_dict(self) -> dict[str, Any]:
         return {"net": self.net.state_dict(), "opt": self.opt.state_dict()}
