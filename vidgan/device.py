@@ -44,3 +44,18 @@ def resolve_precision(requested: str, device: torch.device, *, owner: str = "sty
     if requested == "fp16":
         raise FilterOptionError(f"{owner}: precision=fp16 needs CUDA; on the CPU use fp32 or bf16")
     return torch.bfloat16 if requested == "bf16" else torch.float32
+
+
+def training_dtype(amp: bool, device: torch.device) -> torch.dtype:
+    """The autocast dtype of every training run: bf16 on a CUDA GPU that supports it, else fp32.
+
+    One policy for all recipes. bf16 has fp32's exponent range, so no gradient scaler is needed:
+    no loss-scale state in checkpoints, no skipped optimiser steps after an overflow (which would
+    make a resumed run differ from a straight one), and the squared and unbounded GAN losses do not
+    overflow as they can in fp16. On the CPU autocast does not pay (see :func:`resolve_precision`).
+    """
+    import torch
+
+    if amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32

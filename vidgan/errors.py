@@ -91,6 +91,10 @@ class TrainingDataError(VidganError, ValueError):
     """A training folder is missing or empty, or nothing in it could be read."""
 
 
+class TrainingDivergedError(VidganError, FloatingPointError):
+    """A training loss became NaN or infinite; the last checkpoint is kept."""
+
+
 class LiveError(VidganError, RuntimeError):
     """The camera, preview or virtual camera could not be used."""
 

@@ -35,15 +35,20 @@ def option(
     flag: str | None = None,
     metavar: str | None = None,
     live: bool = False,
+    nargs: str | int | None = None,
+    cli: bool = True,
     default_factory: Any = dataclasses.MISSING,
 ) -> Any:
     """A dataclass field that carries what every front end needs to show and check it.
 
     ``min``/``max`` bound a number (checked by :func:`check_options`); ``flag`` overrides the
     command-line flag (default ``--field-name``); ``live`` marks the knobs live front ends (OBS,
-    ``vidgan live``) expose to their users.
+    ``vidgan live``) expose to their users. ``nargs`` makes a tuple flag take its values after one
+    flag (``--content A B``) instead of repeating it; ``cli=False`` keeps a field off the generated flags
+    (a command that fills it some other way).
     """
-    metadata = {"help": help, "min": min, "max": max, "flag": flag, "metavar": metavar, "live": live}
+    metadata = {"help": help, "min": min, "max": max, "flag": flag, "metavar": metavar, "live": live,
+                "nargs": nargs, "cli": cli}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -245,36 +250,39 @@ def add_option_flags(
     flag_prefix: str = "",
     only: Iterable[str] | None = None,
     required_defaults: bool = False,
+    defaults: dict[str, Any] | None = None,
 ) -> list[str]:
     """Add one flag per field of ``options_cls``; returns the field names added.
 
     Every flag defaults to None ("not given"), so :func:`options_from_flags` leaves the dataclass
     default in place and only what the user typed is passed on. A flag already ``taken`` by the
     parser is prefixed with ``flag_prefix`` (stylize's ``preset`` next to the encoder's ``-preset``).
+    ``defaults`` replaces a field's default for this command (shown in the help and passed on).
     """
+    defaults = dict(defaults or {})
     hints = _hints(options_cls)
     taken = set(taken)
     wanted = set(only) if only is not None else None
     added = []
     for f in option_fields(options_cls):
-        if wanted is not None and f.name not in wanted:
+        if (wanted is not None and f.name not in wanted) or not f.metadata.get("cli", True):
             continue
         flag = flag_name(f)
         if flag in taken:
             flag = flag_name(f, flag_prefix) if not f.metadata.get("flag") else f"--{flag_prefix}{flag[2:]}"
         kind = hints[f.name]
         inner, _ = _strip_optional(kind)
-        default = _default_of(f)
+        default = defaults[f.name] if f.name in defaults else _default_of(f)
         shown = "" if default is dataclasses.MISSING else f" (default {default})"
         help_text = f"{f.metadata.get('help', f.name)}{shown}".replace("%", "%%")
         choices = choices_of(kind)
-        kwargs: dict[str, Any] = {"dest": dest_prefix + f.name, "default": None, "help": help_text}
+        kwargs: dict[str, Any] = {"dest": dest_prefix + f.name, "default": defaults.get(f.name), "help": help_text}
         if inner is bool:  # --flag, --flag 1, --flag off
             kwargs.update(nargs="?", const=True, metavar="BOOL",
                           type=lambda raw, _name=f.name: parse_value("flag", _name, raw, bool))
         elif typing.get_origin(inner) is tuple:
-            kwargs.update(action="append", metavar=f.metadata.get("metavar") or f.name.upper(),
-                          type=typing.get_args(inner)[0])
+            how = {"nargs": f.metadata["nargs"]} if f.metadata.get("nargs") is not None else {"action": "append"}
+            kwargs.update(how, metavar=f.metadata.get("metavar") or f.name.upper(), type=typing.get_args(inner)[0])
         else:
             if choices is not None:
                 kwargs["choices"] = list(choices)

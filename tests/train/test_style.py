@@ -15,6 +15,7 @@ import torch
 
 from vidgan.commands.train import GAN_LOSSES
 from vidgan.models.zoo import find_style, load_generator
+from vidgan.train import losses
 from vidgan.train.losses import GanLoss
 from vidgan.train.style import StyleTrainer, StyleTrainingConfig
 
@@ -33,6 +34,12 @@ def folders(tmp_path: Path) -> tuple[str, str]:
         cv2.imwrite(str(style / f"s{index}.png"), np.roll(stripes, index, axis=1))
     (style / "broken.jpg").write_bytes(b"not an image")
     return str(content), str(style)
+
+
+def _ready(config: StyleTrainingConfig) -> StyleTrainer:
+    trainer = StyleTrainer(config)
+    trainer.setup()
+    return trainer
 
 
 def _weights(trainer: StyleTrainer) -> dict[str, torch.Tensor]:
@@ -76,16 +83,15 @@ def test_checkpoint_is_safe_to_load(folders, tmp_path):
 @pytest.mark.parametrize("gan_loss", ["hinge", "wgan-gp"])
 def test_other_adversarial_objectives_train(folders, tmp_path, gan_loss):
     content, style = folders
-    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=1,
-                                                     gan_loss=gan_loss))
-    values = trainer.step()
+    trainer = _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=1, gan_loss=gan_loss))
+    values = trainer.step(0)
     assert all(np.isfinite(v) for v in values.values())
 
 
 def test_cli_lists_every_objective():
     import typing
 
-    assert set(GAN_LOSSES) == set(typing.get_args(GanLoss))
+    assert set(GAN_LOSSES) == set(typing.get_args(GanLoss)) == set(losses.GAN_LOSSES.names())
 
 
 def test_cli_smoke_and_install(folders, tmp_path):
@@ -116,12 +122,12 @@ def test_empty_style_folder_is_a_clear_error(tmp_path, folders):
 
 def test_without_cycle_the_backward_networks_are_left_alone(folders, tmp_path):
     content, style = folders
-    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2,
-                                                     lambda_cycle=0.0, lambda_content=5.0))
+    trainer = _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2,
+                                               lambda_cycle=0.0, lambda_content=5.0))
     before_f = {k: v.clone() for k, v in trainer.nets.F.state_dict().items()}
     before_dx = {k: v.clone() for k, v in trainer.nets.D_X.state_dict().items()}
     before_g = _weights(trainer)
-    values = trainer.step()
+    values = trainer.step(0)
     assert values["cycle"] == 0.0 and values["content"] > 0.0
     assert all(torch.equal(v, trainer.nets.F.state_dict()[k]) for k, v in before_f.items())
     assert all(torch.equal(v, trainer.nets.D_X.state_dict()[k]) for k, v in before_dx.items())
@@ -146,9 +152,9 @@ def test_distilled_style_card_names_the_teacher_and_the_recipe(folders, tmp_path
 
 def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
     content, style = folders
-    trainer = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2, lambda_adv=0.0,
-                                                     style_term="both"))
+    trainer = _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2, lambda_adv=0.0,
+                                               style_term="both"))
     before = {k: v.clone() for k, v in trainer.nets.D_Y.state_dict().items()}
-    values = trainer.step()
+    values = trainer.step(0)
     assert values["d"] == 0.0 and values["g_adv"] == 0.0 and values["style"] > 0.0
     assert all(torch.equal(v, trainer.nets.D_Y.state_dict()[k]) for k, v in before.items())

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from vidgan.train import losses
-from vidgan.train.data import TrainingDataError
 from vidgan.train.teacher import PairedCrops, Palette, TeacherConfig, build_teacher, paint
 
 TINY = TeacherConfig(steps=25, crop=32, image_side=48, bank_crops=32, piece=40, pieces=2, lr=0.05)
@@ -86,8 +85,3 @@ def test_teach_cli_writes_pairs_resumes_and_feeds_paired_crops(folders, tmp_path
     lum = lambda t: t.mean(dim=1).flatten(1)  # noqa: E731
     match = torch.corrcoef(torch.cat((lum(photo), lum(target))))[:5, 5:]
     assert bool((match.argmax(dim=1) == torch.arange(5)).all())
-
-
-def test_paired_crops_need_pairs(tmp_path):
-    with pytest.raises(TrainingDataError, match="vidgan train teach"):
-        PairedCrops(tmp_path, crop=32)

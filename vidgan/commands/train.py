@@ -1,85 +1,162 @@
-"""``vidgan train style|teach|interp|pack``: argument parsing into training runs."""
+"""``vidgan train style|teach|interp|pack``: flags from the training configs, parsed into training runs.
+
+Every knob of a run is a field of its config dataclass (:mod:`vidgan.train.config`) with its help
+and range; the flags here are generated from those fields, so a new field is a new flag.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
-from vidgan.commands import COMMANDS
-from vidgan.errors import VidganError
+from vidgan.commands import COMMANDS, Subcommand, add_subcommands
+from vidgan.errors import UnknownNameError, VidganError
+from vidgan.options import add_option_flags, options_from_flags
+from vidgan.registry import Registry
 from vidgan.train.checkpoint import CHECKPOINT_NAME
+from vidgan.train.config import InterpTrainingConfig, PackConfig, StyleTrainingConfig, TeacherConfig
+
+#: The adversarial objectives of :data:`vidgan.train.losses.GAN_LOSSES`, listed here so the CLI starts
+#: without torch (a test keeps the two equal).
+GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
+
+TRAINING_KINDS: Registry[Subcommand] = Registry("vidgan train kind", error=UnknownNameError)
+
+
+def _config(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
+    """The config from the flags given; a value out of range is a one-line error naming the field."""
+    try:
+        return options_from_flags(cls, args, **overrides)
+    except (TypeError, ValueError) as exc:
+        raise VidganError(f"vidgan train {args.kind}: {exc}") from None
+
+
+def _progress(args: argparse.Namespace) -> str:
+    return "json" if args.json else ("quiet" if args.quiet else "auto")
+
+
+def _refuse_overwrite(out: str, resume: bool) -> None:
+    if not resume and Path(out, CHECKPOINT_NAME).exists():
+        raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")
+    parser.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument("--smoke", action="store_true", help="a few tiny steps: checks data, loop and checkpoints")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
+
+
+# -- style ----------------------------------------------------------------------------------------
+
+def _style_arguments(parser: argparse.ArgumentParser) -> None:
+    add_option_flags(parser, StyleTrainingConfig, required_defaults=True)
+    _add_run_flags(parser)
+    parser.add_argument("--install", action="store_true", help="also install the result as a user style")
 
 
 def _train_style(args: argparse.Namespace) -> int:
     from vidgan.models.zoo import user_dir
-    from vidgan.train.style import StyleTrainer, StyleTrainingConfig
+    from vidgan.train.style import StyleTrainer
 
-    out = args.out or f"runs/{args.name}-{args.preset}"
+    config = _config(StyleTrainingConfig, args, amp=not args.no_amp)
+    out = args.out or f"runs/{config.name}-{config.preset}"
     if args.smoke:
-        config = StyleTrainingConfig.smoke(tuple(args.content), tuple(args.style), out, name=args.name,
-                                           videos=tuple(args.videos), seed=args.seed)
+        given = {key: getattr(args, key) for key in ("name", "videos", "seed") if getattr(args, key) is not None}
+        config = StyleTrainingConfig.smoke(config.content, config.style, out, **{**given, "videos": config.videos})
     else:
-        settings = {key: getattr(args, key) for key in (
-            "steps", "batch", "crop", "lr", "gan_loss", "lambda_cycle", "lambda_identity", "lambda_temporal",
-            "lambda_style", "lambda_content", "lambda_adv", "lambda_paired", "style_term", "style_levels", "pairs", "image_side",
-            "disc_width", "disc_scales", "checkpoint_every", "seed", "device") if getattr(args, key) is not None}
-        if args.crop_scale is not None:
-            settings["crop_scale"] = tuple(args.crop_scale)
-        config = StyleTrainingConfig(name=args.name, content=tuple(args.content), style=tuple(args.style),
-                                     videos=tuple(args.videos), preset=args.preset, out=out,
-                                     amp=not args.no_amp, compile=args.compile, **settings)
-    if not args.resume and Path(out, CHECKPOINT_NAME).exists():
-        raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
-    weights = StyleTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
-                                       resume=args.resume)
-    print(f"vidgan: style {args.name!r} ({config.preset}) written to {weights}", file=sys.stderr)
+        config = dataclasses.replace(config, out=out)
+    _refuse_overwrite(out, args.resume)
+    weights = StyleTrainer(config).run(progress=_progress(args), resume=args.resume)
+    print(f"vidgan: style {config.name!r} ({config.preset}) written to {weights}", file=sys.stderr)
     if args.install:
         folder = user_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{args.name}_{config.preset}"
+        stem = f"{config.name}_{config.preset}"
         shutil.copyfile(weights, folder / f"{stem}.safetensors")
         shutil.copyfile(weights.with_suffix(".json"), folder / f"{stem}.json")
         print(f"vidgan: installed as a user style in {folder}", file=sys.stderr)
     return 0
 
 
+# -- interpolation --------------------------------------------------------------------------------
+
+def _interp_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--videos", nargs="*", default=[], metavar="PATH", help="video files")
+    parser.add_argument("--frames", nargs="*", default=[], metavar="DIR", help="folders of consecutive frames")
+    add_option_flags(parser, InterpTrainingConfig)
+    _add_run_flags(parser)
+
+
 def _train_interp(args: argparse.Namespace) -> int:
-    from vidgan.train.interp import InterpTrainer, InterpTrainingConfig
+    from vidgan.train.interp import InterpTrainer
 
     sources = tuple(args.videos) + tuple(args.frames)
-    out = args.out or f"runs/{args.name}-{args.preset}"
+    config = _config(InterpTrainingConfig, args, sources=sources, amp=not args.no_amp)
+    out = args.out or f"runs/{config.name}-{config.preset}"
     if args.smoke:
-        config = InterpTrainingConfig.smoke(sources, out, name=args.name, preset=args.preset, seed=args.seed,
-                                            photos=tuple(args.photos))
+        config = InterpTrainingConfig.smoke(sources, out, name=config.name, preset=config.preset, seed=config.seed,
+                                            photos=config.photos)
     else:
-        settings = {key: getattr(args, key) for key in (
-            "steps", "batch", "crop", "lr", "image_side", "max_frames", "lambda_adv", "lambda_flow", "checkpoint_every",
-            "device", "synthetic", "max_motion")
-            if getattr(args, key) is not None}
-        if args.skips:
-            settings["skips"] = tuple(args.skips)
-        config = InterpTrainingConfig(name=args.name, sources=sources, photos=tuple(args.photos), out=out,
-                                      preset=args.preset, seed=args.seed, amp=not args.no_amp, **settings)
-    if not args.resume and Path(out, CHECKPOINT_NAME).exists():
-        raise VidganError(f"{out} already holds a run; pass --resume to continue it or --out for a new folder")
-    weights = InterpTrainer(config).run(progress="json" if args.json else ("quiet" if args.quiet else "auto"),
-                                        resume=args.resume)
+        config = dataclasses.replace(config, out=out)
+    _refuse_overwrite(out, args.resume)
+    weights = InterpTrainer(config).run(progress=_progress(args), resume=args.resume)
     print(f"vidgan: interpolation network ({config.preset}) written to {weights}", file=sys.stderr)
     return 0
+
+
+# -- teacher and packing --------------------------------------------------------------------------
+
+#: What ``vidgan train teach`` paints with unless told otherwise (more steps than the library default).
+TEACH_DEFAULTS = {"steps": 120}
+
+
+def _teach_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--content", nargs="+", required=True, metavar="DIR", help="folders of photos")
+    parser.add_argument("--style", nargs="+", required=True, metavar="DIR", help="folders of paintings")
+    parser.add_argument("--out", required=True, help="pairs folder (photos/ and painted/); reruns skip done photos")
+    parser.add_argument("--limit", type=int, default=None, help="paint at most this many photos")
+    add_option_flags(parser, TeacherConfig, defaults=TEACH_DEFAULTS)
+    parser.add_argument("-q", "--quiet", action="store_true")
+
+
+def _teach(args: argparse.Namespace) -> int:
+    from vidgan.train.teacher import teach_folder
+
+    defaults = TeacherConfig()
+    side = args.image_side if args.image_side is not None else defaults.image_side
+    # crops and windows never larger than the side photos are painted at
+    fitted = {key: min(getattr(defaults, key), side) for key in ("crop", "piece") if getattr(args, key) is None}
+    config = _config(TeacherConfig, args, **fitted)
+    count = teach_folder(args.content, args.style, Path(args.out), config, limit=args.limit,
+                         progress="quiet" if args.quiet else "auto")
+    print(f"vidgan: {count} painted pairs in {args.out}", file=sys.stderr)
+    return 0
+
+
+def _pack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="DIR", help="image or frame folders; each becomes OUT/NAME")
+    parser.add_argument("--out", required=True, help="folder for the packed copies")
+    add_option_flags(parser, PackConfig)
 
 
 def _pack(args: argparse.Namespace) -> int:
     from vidgan.train.pack import pack_folder
 
+    config = _config(PackConfig, args)
     out = Path(args.out)
     names = [Path(source).resolve().name for source in args.sources]
     if len(set(names)) != len(names):
         raise VidganError("two sources share a folder name; pack them into different --out folders")
     total_in = total_out = 0
     for source, name in zip(args.sources, names):
-        report = pack_folder(Path(source), out / name, short_side=args.image_side, quality=args.quality)
+        report = pack_folder(Path(source), out / name, short_side=config.image_side, quality=config.quality)
         total_in += report.bytes_in
         total_out += report.bytes_out
         skipped = f", {report.skipped} unreadable skipped" if report.skipped else ""
@@ -89,121 +166,17 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teach(args: argparse.Namespace) -> int:
-    from vidgan.train.teacher import TeacherConfig, teach_folder
-
-    defaults = TeacherConfig()
-    config = TeacherConfig(steps=args.steps, image_side=args.image_side, seed=args.seed,
-                           crop=min(defaults.crop, args.image_side), piece=min(defaults.piece, args.image_side))
-    count = teach_folder(args.content, args.style, Path(args.out), config, limit=args.limit,
-                         progress="quiet" if args.quiet else "auto")
-    print(f"vidgan: {count} painted pairs in {args.out}", file=sys.stderr)
-    return 0
-
-
-#: The adversarial objectives of vidgan.train.losses.GanLoss, listed here so the CLI starts without torch.
-GAN_LOSSES = ("lsgan", "hinge", "wgan-gp")
+TRAINING_KINDS.add("style", Subcommand("train a recurrent CycleGAN style from paintings and photos",
+                                       _style_arguments, _train_style))
+TRAINING_KINDS.add("pack", Subcommand("resize training folders to the training size (small enough to copy)",
+                                      _pack_arguments, _pack))
+TRAINING_KINDS.add("teach", Subcommand("paint photos by optimisation: paired targets for `train style --pairs`",
+                                       _teach_arguments, _teach))
+TRAINING_KINDS.add("interp", Subcommand("train the frame interpolation network on frame triplets",
+                                        _interp_arguments, _train_interp))
 
 
 @COMMANDS.register("train")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train built-in or custom models")
-    kinds = train.add_subparsers(dest="kind", required=True, parser_class=type(train))
-    style = kinds.add_parser("style", help="train a recurrent CycleGAN style from paintings and photos",
-                             allow_abbrev=False)
-    style.add_argument("--content", nargs="+", required=True, metavar="DIR", help="folders of photos (content)")
-    style.add_argument("--style", nargs="+", required=True, metavar="DIR", help="folders of paintings (the style)")
-    style.add_argument("--videos", nargs="*", default=[], metavar="PATH",
-                       help="videos or frame folders for real consecutive frames (optional)")
-    style.add_argument("--name", required=True, help="style name, e.g. van_gogh")
-    style.add_argument("--preset", choices=["lite", "full"], default="lite")
-    style.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")
-    style.add_argument("--steps", type=int)
-    style.add_argument("--batch", type=int)
-    style.add_argument("--crop", type=int)
-    style.add_argument("--lr", type=float)
-    style.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES)
-    style.add_argument("--lambda-cycle", dest="lambda_cycle", type=float)
-    style.add_argument("--lambda-identity", dest="lambda_identity", type=float)
-    style.add_argument("--lambda-temporal", dest="lambda_temporal", type=float)
-    style.add_argument("--lambda-style", dest="lambda_style", type=float,
-                       help="weight of the patch sliced-Wasserstein style term (0 turns it off)")
-    style.add_argument("--lambda-content", dest="lambda_content", type=float,
-                       help="weight of the layout term (low-pass luminance kept); an alternative to the cycle")
-    style.add_argument("--lambda-adv", dest="lambda_adv", type=float,
-                       help="weight of the adversarial terms (0: no discriminators are trained)")
-    style.add_argument("--pairs", default=None, metavar="DIR",
-                       help="(photo, painted) pairs from `vidgan train teach`: distil the optimiser's paintings")
-    style.add_argument("--lambda-paired", dest="lambda_paired", type=float, help="weight of the L1 to the pairs")
-    style.add_argument("--style-term", dest="style_term", choices=["swd", "moments", "both"],
-                       help="patch statistics compared with the paintings' bank")
-    style.add_argument("--style-levels", dest="style_levels", type=int,
-                       help="finest pyramid bands in the style term (0: all, low-pass colours included)")
-    style.add_argument("--crop-scale", dest="crop_scale", type=float, nargs=2, metavar=("LOW", "HIGH"),
-                       help="crop window as a fraction of the short side (crop/image-side: native scale)")
-    style.add_argument("--image-side", dest="image_side", type=int,
-                       help="short side images are kept at before cropping; match the stylize scale")
-    style.add_argument("--disc-width", dest="disc_width", type=int)
-    style.add_argument("--disc-scales", dest="disc_scales", type=int)
-    style.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
-    style.add_argument("--seed", type=int, default=0)
-    style.add_argument("--device", default=None, help="auto, cpu, cuda")
-    style.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA")
-    style.add_argument("--compile", action="store_true", help="torch.compile the generator step")
-    style.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    style.add_argument("--install", action="store_true", help="also install the result as a user style")
-    style.add_argument("--smoke", action="store_true", help="a few tiny steps: checks data, loop and checkpoints")
-    style.add_argument("-q", "--quiet", action="store_true")
-    style.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
-    style.set_defaults(func=_train_style)
-
-    pack = kinds.add_parser("pack", help="resize training folders to the training size (small enough to copy)")
-    pack.add_argument("sources", nargs="+", metavar="DIR", help="image or frame folders; each becomes OUT/NAME")
-    pack.add_argument("--out", required=True, help="folder for the packed copies")
-    pack.add_argument("--image-side", dest="image_side", type=int, default=360, help="short side to keep (px)")
-    pack.add_argument("--quality", type=int, default=92, help="JPEG quality")
-    pack.set_defaults(func=_pack)
-
-    teach = kinds.add_parser("teach", help="paint photos by optimisation: paired targets for `train style --pairs`")
-    teach.add_argument("--content", nargs="+", required=True, metavar="DIR", help="folders of photos")
-    teach.add_argument("--style", nargs="+", required=True, metavar="DIR", help="folders of paintings")
-    teach.add_argument("--out", required=True, help="pairs folder (photos/ and painted/); reruns skip done photos")
-    teach.add_argument("--steps", type=int, default=120, help="optimisation steps per photo")
-    teach.add_argument("--image-side", dest="image_side", type=int, default=360, help="short side painted at (px)")
-    teach.add_argument("--limit", type=int, default=None, help="paint at most this many photos")
-    teach.add_argument("--seed", type=int, default=0)
-    teach.add_argument("-q", "--quiet", action="store_true")
-    teach.set_defaults(func=_teach)
-
-    interp = kinds.add_parser("interp", help="train the frame interpolation network on frame triplets",
-                              allow_abbrev=False)
-    interp.add_argument("--videos", nargs="*", default=[], metavar="PATH", help="video files")
-    interp.add_argument("--frames", nargs="*", default=[], metavar="DIR", help="folders of consecutive frames")
-    interp.add_argument("--photos", nargs="*", default=[], metavar="DIR",
-                        help="photo folders for synthetic triplets: layered scenes with exact, large motion")
-    interp.add_argument("--synthetic", type=float, help="share of synthetic triplets when photos are given (0.5)")
-    interp.add_argument("--max-motion", dest="max_motion", type=int,
-                        help="largest synthetic displacement between the end frames, px per axis (24)")
-    interp.add_argument("--preset", choices=["lite", "full"], default="lite")
-    interp.add_argument("--name", default="interp", help="weights are written as NAME_PRESET.safetensors")
-    interp.add_argument("--out", default=None, help="run folder (default runs/NAME-PRESET)")
-    interp.add_argument("--steps", type=int)
-    interp.add_argument("--batch", type=int)
-    interp.add_argument("--crop", type=int)
-    interp.add_argument("--lr", type=float)
-    interp.add_argument("--skips", type=int, nargs="+", help="frame steps of the triplets (default 1 2)")
-    interp.add_argument("--image-side", dest="image_side", type=int, help="short side frames are kept at")
-    interp.add_argument("--max-frames", dest="max_frames", type=int, help="frames kept per source")
-    interp.add_argument("--lambda-adv", dest="lambda_adv", type=float, help="adversarial weight (0: no discriminator)")
-    interp.add_argument("--lambda-flow", dest="lambda_flow", type=float,
-                        help="weight of the flow distillation toward DIS flows from the true middle frame (0: off)")
-    interp.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
-    interp.add_argument("--seed", type=int, default=0)
-    interp.add_argument("--device", default=None, help="auto, cpu, cuda")
-    interp.add_argument("--no-amp", action="store_true", help="train in float32 on CUDA")
-    interp.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    interp.add_argument("--smoke", action="store_true", help="a few tiny steps: checks data, loop and checkpoints")
-    interp.add_argument("-q", "--quiet", action="store_true")
-    interp.add_argument("--json", action="store_true", help="progress as JSON lines on stderr")
-    interp.set_defaults(func=_train_interp)
-
+    add_subcommands(train, TRAINING_KINDS, dest="kind")

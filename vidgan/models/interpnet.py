@@ -17,7 +17,6 @@ channels (dx, dy) for t -> 0 then t -> 1, backward-warping as :func:`vidgan.ops.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -161,14 +160,15 @@ def build_interpnet(config: InterpNetConfig | str) -> InterpNet:
 
 def load_interpnet(weights: Path, device: torch.device | str = "cpu") -> InterpNet:
     """Rebuild a trained network from ``NAME.json`` and load ``NAME.safetensors`` safely."""
+    from vidgan.models.cards import card_path, read_card
     from vidgan.models.zoo import ModelFileError, load_safetensors_state, refuse_pickle
 
     refuse_pickle(weights)
+    card = read_card(card_path(weights), kind="interpolator", require=("network",))
     try:
-        card = json.loads(weights.with_suffix(".json").read_text())
         config = InterpNetConfig.from_dict(card["network"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"model card of {weights.name} is missing or unreadable: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"model card of {weights.name} is unreadable: {exc}") from None
     state = load_safetensors_state(weights, device, label=f"weights {weights}")
     net = InterpNet(config)
     try:

@@ -1,7 +1,7 @@
 """Styles by name: built-in ones shipped in the package, user ones in the platform's data folder.
 
 A style is two files with one stem: ``NAME.safetensors`` (generator weights) and ``NAME.json``
-(its model card: architecture, preset, training data, steps, metrics). The architecture is
+(its model card, :mod:`vidgan.models.cards`: architecture, preset, training data, steps, metrics). The architecture is
 rebuilt from the card, and weights load through safetensors, so opening a model never executes
 code; pickle files are refused without being read past their first bytes.
 """
@@ -9,7 +9,6 @@ code; pickle files are refused without being read past their first bytes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from importlib.resources import files
@@ -18,9 +17,9 @@ from pathlib import Path
 import torch
 
 from vidgan.errors import ModelFileError, UnknownStyleError, did_you_mean
+from vidgan.models.cards import card_path, read_card, save_model
 from vidgan.models.stylizer import RecurrentStylizer, StylizerConfig
 
-CARD_FORMAT = 1
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin")
 
 
@@ -61,8 +60,8 @@ def _entries(folder: Path, source: str) -> dict[tuple[str, str], StyleEntry]:
         return found
     for weights in sorted(folder.glob("*.safetensors")):
         try:
-            card = json.loads(weights.with_suffix(".json").read_text())
-        except (OSError, ValueError):
+            card = read_card(card_path(weights), kind="stylizer")
+        except ModelFileError:
             continue  # a style without a readable card is not listed
         name, preset = card.get("name", weights.stem), card.get("preset", "lite")
         found[(name, preset)] = StyleEntry(name, preset, source, weights, card)
@@ -113,11 +112,8 @@ def find_style(name_or_path: str, preset: str = "auto", *, prefer_full: bool = F
 
 
 def _read_card(path: Path) -> dict:
-    try:
-        card = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"model card {path} is unreadable: {exc}") from None
-    if not isinstance(card, dict) or "generator" not in card:
+    card = read_card(path, kind="stylizer")
+    if "generator" not in card:
         raise ModelFileError(f"model card {path} does not describe a generator")
     return card
 
@@ -167,15 +163,5 @@ def load_generator(entry: StyleEntry, device: torch.device | str = "cpu") -> Rec
 
 def save_style(model: RecurrentStylizer, card: dict, folder: Path, name: str) -> Path:
     """Write ``NAME.safetensors`` and ``NAME.json`` atomically; returns the weights path."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    weights = folder / f"{name}.safetensors"
-    card = {"format": CARD_FORMAT, "name": name, **card, "generator": dataclasses.asdict(model.config)}
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    tmp_weights, tmp_card = weights.with_suffix(".safetensors.partial"), weights.with_suffix(".json.partial")
-    save_file(state, str(tmp_weights), metadata={"vidgan_card": json.dumps({"name": name, "preset": card.get("preset")})})
-    tmp_card.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp_weights, weights)
-    os.replace(tmp_card, weights.with_suffix(".json"))
-    return weights
+    card = {"name": name, **card, "generator": dataclasses.asdict(model.config)}
+    return save_model(folder, name, model.state_dict(), card)

@@ -4,7 +4,6 @@ atomically next to a readable config.json, read it back safely, and describe the
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +24,9 @@ def write_checkpoint(payload: dict, out: Path, config: object) -> Path:
     tmp = path.with_suffix(".partial")
     torch.save(payload, tmp)
     tmp.replace(path)
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    from vidgan.models.cards import write_json_atomic
+
+    write_json_atomic(out / "config.json", dataclasses.asdict(config))
     return path
 
 

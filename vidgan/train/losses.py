@@ -8,38 +8,76 @@ ReCoNet 2018). Cycle and identity terms are plain L1 (Zhu et al. 2017) and live 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from vidgan.ops import reference
+from vidgan.registry import Registry
+from vidgan.train.config import GanLoss, StyleTerm
 
-GanLoss = Literal["lsgan", "hinge", "wgan-gp"]
-#: How generated patches are compared with the paintings' bank: sliced Wasserstein, mean and
-#: covariance, or both added.
-StyleTerm = Literal["swd", "moments", "both"]
+__all__ = ["GAN_LOSSES", "GanLoss", "PatchBank", "StyleTerm", "discriminator_adversarial", "generator_adversarial",
+           "gradient_penalty", "laplacian_pyramid", "structure", "temporal"]
 
 
 def _mean(scores: list[torch.Tensor], fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     return sum(fn(s).mean() for s in scores) / len(scores)
 
 
+class AdversarialLoss:
+    """One adversarial objective: what G minimises and what D minimises, on multi-scale scores."""
+
+    #: Whether the critic also needs the WGAN-GP gradient penalty.
+    gradient_penalty: bool = False
+
+    def generator(self, fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        """What G minimises so that D scores its output as real (hinge and WGAN share it)."""
+        return _mean(fake_scores, lambda s: -s)
+
+    def discriminator(self, real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+
+#: GAN losses by name; the names are those of :data:`vidgan.train.config.GanLoss` (the CLI's choices).
+GAN_LOSSES: Registry[type[AdversarialLoss]] = Registry("GAN loss")
+
+
+@GAN_LOSSES.register("lsgan")
+class LeastSquares(AdversarialLoss):
+    """LSGAN (Mao et al. 2017), the CycleGAN default."""
+
+    def generator(self, fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        return _mean(fake_scores, lambda s: (s - 1) ** 2)
+
+    def discriminator(self, real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        return 0.5 * (_mean(real_scores, lambda s: (s - 1) ** 2) + _mean(fake_scores, lambda s: s**2))
+
+
+@GAN_LOSSES.register("hinge")
+class Hinge(AdversarialLoss):
+    def discriminator(self, real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        return _mean(real_scores, lambda s: F.relu(1 - s)) + _mean(fake_scores, lambda s: F.relu(1 + s))
+
+
+@GAN_LOSSES.register("wgan-gp")
+class Wasserstein(AdversarialLoss):
+    """WGAN-GP (Gulrajani et al. 2017); the penalty is :func:`gradient_penalty`."""
+
+    gradient_penalty = True
+
+    def discriminator(self, real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]) -> torch.Tensor:
+        return _mean(fake_scores, lambda s: s) - _mean(real_scores, lambda s: s)
+
+
 def generator_adversarial(kind: GanLoss, fake_scores: list[torch.Tensor]) -> torch.Tensor:
     """What G minimises so that D scores its output as real."""
-    if kind == "lsgan":
-        return _mean(fake_scores, lambda s: (s - 1) ** 2)
-    return _mean(fake_scores, lambda s: -s)  # hinge and WGAN share the generator side
+    return GAN_LOSSES.get(kind)().generator(fake_scores)
 
 
 def discriminator_adversarial(
     kind: GanLoss, real_scores: list[torch.Tensor], fake_scores: list[torch.Tensor]
 ) -> torch.Tensor:
-    if kind == "lsgan":
-        return 0.5 * (_mean(real_scores, lambda s: (s - 1) ** 2) + _mean(fake_scores, lambda s: s**2))
-    if kind == "hinge":
-        return _mean(real_scores, lambda s: F.relu(1 - s)) + _mean(fake_scores, lambda s: F.relu(1 + s))
-    return _mean(fake_scores, lambda s: s) - _mean(real_scores, lambda s: s)
+    return GAN_LOSSES.get(kind)().discriminator(real_scores, fake_scores)
 
 
 def gradient_penalty(discriminator: Callable, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -221,7 +259,7 @@ class PatchBank:
             self._draw_directions(fake.device)
         self._calls += 1
         used = self.patches[:levels] if levels else self.patches
-        for level, bank in enumerate(used):
+        for level in range(len(used)):
             pick = torch.randperm(self.pool, device=fake.device)[:directions]
             weights = self._directions[level][pick]
             normalised = (bands[level] - self.mean[level]) / self.spread[level]

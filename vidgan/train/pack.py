@@ -15,7 +15,9 @@ from pathlib import Path
 
 import cv2
 
-from vidgan.train.data import TrainingDataError, _fit_short_side, find_images, read_image
+from vidgan.errors import TrainingDataError
+from vidgan.train.data.files import find_images
+from vidgan.train.data.images import fit_short_side, read_image
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def pack_folder(source: Path, target: Path, *, short_side: int = 360, quality: i
         if image is None:
             skipped += 1
             continue
-        small = _fit_short_side(image, short_side, 1)
+        small = fit_short_side(image, short_side, 1)
         out = target / path.relative_to(source).with_suffix(".jpg")
         out.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR),

@@ -30,29 +30,14 @@ import torch
 
 from vidgan.progress import Progress, ProgressMode
 from vidgan.train import data, losses
+from vidgan.train.config import TeacherConfig
+from vidgan.train.data.paired import PairedCrops
+
+__all__ = ["PairedCrops", "Palette", "Teacher", "TeacherConfig", "build_teacher", "paint", "teach_folder"]
 
 log = logging.getLogger("vidgan")
 
 _EPS = 1e-3
-
-
-@dataclass(frozen=True)
-class TeacherConfig:
-    """How each photo is painted; written into the model card of a style distilled from it."""
-
-    steps: int = 80
-    lr: float = 0.03  # in logit units per step (Adam)
-    colour: float = 0.8  # how far each photo's colours move to the paintings' (Lab mean and spread)
-    texture_levels: int = 3  # pyramid bands optimised (the low-pass colours are moved globally instead)
-    layout: float = 2.0  # weight of the layout term (standardised low-pass luminance kept)
-    directions: int = 32
-    samples: int = 4096  # patch positions compared per level and step (sorting them is the cost)
-    image_side: int = 360  # photos are painted at the stylize scale: strokes keep their pixel size
-    crop: int = 128  # bank crops: cut at native scale from paintings kept at ``image_side``
-    bank_crops: int = 256
-    pieces: int = 2  # native-scale windows painted per photo (painting a whole photo costs 5x more)
-    piece: int = 160  # their side in px; the student cuts its crops inside them
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,7 +150,7 @@ def teach_folder(content: Sequence[str], style: Sequence[str], out: Path, config
                     log.warning("skipping unreadable image: %s", path)
                     skipped += 1
                     continue
-                image = data._fit_short_side(image, config.image_side, config.piece)
+                image = data.fit_short_side(image, config.image_side, config.piece)
                 side = config.piece
                 pieces = np.stack([image[int(fy * (image.shape[0] - side)):][:side, int(fx * (image.shape[1] - side)):][:, :side]
                                    for fy, fx in windows])
@@ -192,42 +177,3 @@ def _unique_names(paths: Sequence[Path]) -> list[str]:
         seen.add(name)
         names.append(name)
     return names
-
-
-class PairedCrops:
-    """Aligned random crops of (photo, painted) pairs from a folder made by :func:`teach_folder`.
-
-    Crops are cut at native scale (the pairs are already at the training size) with the same
-    window and flip on both sides.
-    """
-
-    def __init__(self, folder: str | Path, crop: int) -> None:
-        folder = Path(folder)
-        painted = sorted((folder / "painted").glob("*.png")) if (folder / "painted").is_dir() else []
-        self.pairs: list[np.ndarray] = []
-        for target in painted:
-            photo, styled = data.read_image(folder / "photos" / target.name), data.read_image(target)
-            if photo is None or styled is None or photo.shape != styled.shape or min(photo.shape[:2]) < crop:
-                log.warning("skipping pair %s: missing, unreadable, mismatched or smaller than the crop", target.name)
-                continue
-            self.pairs.append(np.concatenate((photo, styled), axis=2))
-        if not self.pairs:
-            raise data.TrainingDataError(f"no (photo, painted) pairs in {folder}; make them with vidgan train teach")
-        self.crop = crop
-        card = folder / "teacher.json"
-        self.record: dict = json.loads(card.read_text()) if card.exists() else {}
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def sample_batch(self, batch_size: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(photos, painted): two (B, 3, crop, crop) float32 tensors in [0, 1], aligned."""
-        out = np.empty((batch_size, self.crop, self.crop, 6), np.uint8)
-        for i, index in enumerate(rng.integers(len(self.pairs), size=batch_size)):
-            pair = self.pairs[index]
-            top = int(rng.integers(pair.shape[0] - self.crop + 1))
-            left = int(rng.integers(pair.shape[1] - self.crop + 1))
-            window = pair[top:top + self.crop, left:left + self.crop]
-            out[i] = window[:, ::-1] if rng.random() < 0.5 else window
-        both = torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255
-        return both[:, :3].contiguous(), both[:, 3:].contiguous()
