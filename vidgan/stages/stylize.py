@@ -200,9 +200,8 @@ class StylizeStage(Stage):
                 "lower the processing size (stylize=scale=480) or use preset=lite"
             ) from None
         if warped is not None and self.options.temporal > 0:
-            # Same result as ops.temporal_blend, reusing the warp made for the generator's input.
-            weight = (confidence * self.options.temporal).clamp_(0.0, 1.0)
-            styled = torch.lerp(styled, warped, weight)
+            styled = ops.temporal_blend(styled, self._previous_output, estimate.flow_cur_to_prev,
+                                        estimate.confidence, self.options.temporal)
         self._previous_output = styled
         if styled.shape[-2:] != image.shape[-2:]:
             styled = F.interpolate(styled, size=image.shape[-2:], mode="bilinear", align_corners=False)
