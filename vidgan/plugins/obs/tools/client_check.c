@@ -5,16 +5,22 @@
  *   vidgan-client-check --socket PATH [--format bgra] [--size 1280x720] [--frames 90] [--fps 30]
  *                       [--chain hflip] [--serve-command CMD] [--status-every N]
  *                       [--resize-at N --resize WxH] [--rechain-at N --rechain CHAIN]
+ *                       [--until-processed N] [--stop-on-eof]
  *
  * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
  * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
- * Prints one summary line of key=value pairs. */
+ * --frames is a cap when the run ends on an event: --until-processed stops after N processed
+ * frames (counted from the --resize-at/--rechain-at frame when one is given), --stop-on-eof when
+ * stdin closes (a test driving the server's life from outside ends the run so). Prints one summary
+ * line of key=value pairs; --status-every N also prints a line every N frames. */
 #define _GNU_SOURCE
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vidgan-client.h"
 
@@ -33,6 +39,18 @@ static enum vg_format parse_format(const char *name)
 		if (strcmp(name, vg_format_name(all[i])) == 0)
 			return all[i];
 	return VG_FORMAT_NONE;
+}
+
+/* True once stdin has reached end of file (never blocks; a byte written to it is read and ignored). */
+static bool stdin_closed(void)
+{
+	struct pollfd in = {.fd = STDIN_FILENO, .events = POLLIN};
+	if (poll(&in, 1, 0) <= 0)
+		return false;
+	if (in.revents & POLLNVAL)
+		return true;
+	char byte;
+	return read(STDIN_FILENO, &byte, 1) <= 0;
 }
 
 static int compare_double(const void *a, const void *b)
@@ -128,11 +146,16 @@ int main(int argc, char **argv)
 	struct vg_frame frame = {.format = VG_FORMAT_BGRA, .width = 320, .height = 240, .matrix = 709};
 	int frames = 90, status_every = 0, resize_at = -1;
 	uint32_t resize_w = 0, resize_h = 0;
-	int rechain_at = -1;
+	int rechain_at = -1, until_processed = 0;
+	bool stop_on_eof = false;
 	char rechain[512] = "";
 	double fps = 30.0;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(arg, "--stop-on-eof")) {
+			stop_on_eof = true;
+			continue;
+		}
 		if (!value) {
 			fprintf(stderr, "vidgan-client-check: %s needs a value\n", arg);
 			return 2;
@@ -165,6 +188,8 @@ int main(int argc, char **argv)
 			rechain_at = atoi(value);
 		else if (!strcmp(arg, "--rechain"))
 			snprintf(rechain, sizeof(rechain), "%s", value);
+		else if (!strcmp(arg, "--until-processed"))
+			until_processed = atoi(value);
 		else {
 			fprintf(stderr, "vidgan-client-check: unknown option %s\n", arg);
 			return 2;
@@ -188,7 +213,11 @@ int main(int argc, char **argv)
 	setup_frame(&frame, buffer, 64);
 	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0, processed_after_change = 0;
 	double start = now_ms(), interval = 1000.0 / fps;
+	bool changes = resize_at >= 0 || rechain_at >= 0;
+	int sent = 0;
 	for (int i = 0; i < frames; i++) {
+		if (stop_on_eof && stdin_closed())
+			break;
 		double due = start + i * interval, wait = due - now_ms();
 		if (wait > 0) {
 			struct timespec ts = {.tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(fmod(wait, 1000.0) * 1e6)};
@@ -209,6 +238,7 @@ int main(int argc, char **argv)
 		double t0 = now_ms();
 		bool done = vg_client_process(client, &frame);
 		costs[i] = now_ms() - t0;
+		sent++;
 		if (done) {
 			processed++;
 			if (first_processed < 0)
@@ -224,16 +254,28 @@ int main(int argc, char **argv)
 		if (status_every > 0 && i % status_every == 0) {
 			char status[VG_STATUS_MAX];
 			vg_client_status(client, status, sizeof(status));
-			printf("frame %d processed=%d status=%s\n", i, done, status);
+			struct vg_stats now;
+			vg_client_stats(client, &now);
+			printf("frame=%d processed=%d bad=%d reconnects=%llu status=%s\n", i, done, bad,
+			       (unsigned long long)now.reconnects, status);
 			fflush(stdout);
 		}
+		if (until_processed > 0 && (changes ? processed_after_change : processed) >= until_processed)
+			break;
 	}
+	frames = sent;
 	char status[VG_STATUS_MAX];
 	vg_client_status(client, status, sizeof(status));
 	struct vg_stats stats;
 	vg_client_stats(client, &stats);
 	vg_client_destroy(client);
 	qsort(costs, (size_t)frames, sizeof(double), compare_double);
+	if (frames == 0) { /* stdin closed before the first frame */
+		printf("frames=0 processed=0 processed_after_change=0 passthrough=0 bad=0 status=%s\n", status);
+		free(costs);
+		free(buffer);
+		return 0;
+	}
 	double total = 0;
 	for (int i = 0; i < frames; i++)
 		total += costs[i];
