@@ -182,7 +182,8 @@ def test_autostart_starts_the_server(check_tool, tmp_path):
 def test_unknown_style_is_reported_and_frames_pass_through(check_tool, serve):
     tool = StreamingTool(check_tool, serve.socket_path, "--style", "sepia", "--fps", "30")
     try:
-        tool.wait_for(lambda f: "sepia" in f["status"], "status naming the unknown style")
+        tool.wait_for(lambda f: "sepia" in f["status"] and "pass through" in f["status"],
+                      "status naming the unknown style")
         out = tool.finish()
     finally:
         tool.kill()

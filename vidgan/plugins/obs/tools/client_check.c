@@ -8,7 +8,8 @@
  *                       [--until-processed N] [--stop-on-eof]
  *
  * Frames carry their index in every pixel's R byte (BGRA/RGBA) and x in B, so with --chain hflip
- * each processed frame is checked: B mirrored, R the index of a frame sent at most 4 frames ago.
+ * each processed frame is checked: B mirrored, R the index of a frame sent before it and not before
+ * the previous result's (how many frames before depends on how busy the server is; age_max says).
  * --frames is a cap when the run ends on an event: --until-processed stops after N processed
  * frames (counted from the --resize-at/--rechain-at frame when one is given), --stop-on-eof when
  * stdin closes (a test driving the server's life from outside ends the run so). Prints one summary
@@ -118,16 +119,25 @@ static void paint(struct vg_frame *f, uint32_t index)
 				f->data[p][y * f->linesize[p] + x] = (uint8_t)(p == 0 ? 16 + (x + y + index) % 200 : 128);
 }
 
-/* With hflip on the server: B is mirrored x, R a recent frame index. */
-static int check_hflip(const struct vg_frame *f, uint32_t index)
+/* With hflip on the server: B is mirrored x, R the index of an earlier frame, not older than the last
+ * result's (*last: that index, -1 before the first result of a connection). Indices wrap at 256, so
+ * "older" means up to 63 frames older (an earlier slot shown after a later one would be a few);
+ * forward jumps can be long: a server may stall for 5 s (150 frames at 30 fps) before the client
+ * gives up on it. */
+static int check_hflip(const struct vg_frame *f, uint32_t index, int *last, int *age_max)
 {
 	int r = f->format == VG_FORMAT_BGRA ? 2 : 0, b = 2 - r;
 	uint32_t w = f->width, h = f->height;
 	const uint8_t *first = f->data[0];
 	uint8_t source = first[r];
 	uint8_t age = (uint8_t)((uint8_t)index - source);
-	if (age < 1 || age > 4)
+	uint8_t behind = (uint8_t)((uint8_t)*last - source);
+	bool backwards = *last >= 0 && behind >= 1 && behind < 64;
+	if (age < 1 || backwards)
 		return 1;
+	*last = source;
+	if (age > *age_max)
+		*age_max = age;
 	for (uint32_t y = 0; y < h; y += 7) {
 		const uint8_t *row = f->data[0] + (size_t)y * f->linesize[0];
 		for (uint32_t x = 0; x < w; x += 5)
@@ -211,6 +221,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setup_frame(&frame, buffer, 64);
+	int last_source = -1, age_max = 0;
+	uint64_t connection = 0;
 	int bad = 0, processed = 0, first_processed = -1, longest_gap = 0, gap = 0, processed_after_change = 0;
 	double start = now_ms(), interval = 1000.0 / fps;
 	bool changes = resize_at >= 0 || rechain_at >= 0;
@@ -243,8 +255,15 @@ int main(int argc, char **argv)
 			processed++;
 			if (first_processed < 0)
 				first_processed = i;
-			if (verify)
-				bad += check_hflip(&frame, (uint32_t)i);
+			if (verify) {
+				struct vg_stats now;
+				vg_client_stats(client, &now);
+				if (now.reconnects != connection) { /* a new server: its own first result */
+					connection = now.reconnects;
+					last_source = -1;
+				}
+				bad += check_hflip(&frame, (uint32_t)i, &last_source, &age_max);
+			}
 			if ((resize_at >= 0 && i >= resize_at) || (rechain_at >= 0 && i >= rechain_at))
 				processed_after_change++;
 			gap = 0;
@@ -290,10 +309,10 @@ int main(int argc, char **argv)
 	copies = (now_ms() - copies) / 50;
 	free(slot);
 	printf("frames=%d processed=%d processed_after_change=%d passthrough=%d bad=%d first_processed=%d "
-	       "longest_gap=%d reconnects=%llu "
+	       "longest_gap=%d age_max=%d reconnects=%llu "
 	       "cost_ms_mean=%.4f cost_ms_p50=%.4f cost_ms_p99=%.4f cost_ms_max=%.4f copies_ms=%.4f "
 	       "latency_ms_mean=%.2f latency_ms_max=%.2f status=%s\n",
-	       frames, processed, processed_after_change, frames - processed, bad, first_processed, longest_gap,
+	       frames, processed, processed_after_change, frames - processed, bad, first_processed, longest_gap, age_max,
 	       (unsigned long long)stats.reconnects, total / frames, costs[frames / 2],
 	       costs[(int)(frames * 0.99)], costs[frames - 1], copies,
 	       stats.latency_count ? stats.latency_ms_total / (double)stats.latency_count : 0.0,
