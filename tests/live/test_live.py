@@ -98,7 +98,7 @@ def test_sigterm_ends_the_session_and_keeps_the_recording(tmp_path):
     out = tmp_path / "live.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "vidgan", "live", "--camera", str(clip), "-vf", "hflip",
                              "--record", str(out)], stderr=subprocess.PIPE, text=True)
-    # Mid-session: the recording is open (imports and start-up done, however long a busy machine takes),
+    # Midway: the recording is open (imports and start-up done, however long a busy machine takes),
     # then a couple of seconds of the clip's ten. The file holds nothing else until it is finished.
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".live.partial-*")):
