@@ -34,7 +34,7 @@ class FusedBackend:
     module: str  # whose import registers the backend's kernels
     library: str  # what is missing when that import fails
     device_type: str  # the torch device type whose tensors it works on
-    device_label: str
+    device_label: str  # how the log line names that device
 
 
 FUSED_BACKENDS: dict[Backend, FusedBackend] = {
