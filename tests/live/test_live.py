@@ -98,7 +98,14 @@ def test_sigterm_ends_the_session_and_keeps_the_recording(tmp_path):
     out = tmp_path / "live.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "vidgan", "live", "--camera", str(clip), "-vf", "hflip",
                              "--record", str(out)], stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # Midway: the recording is open (imports and start-up done, however long a busy machine takes),
+    # then a couple of seconds of the clip's ten. The file holds nothing else until it is finished.
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".live.partial-*")):
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the recording did not start within 120 s"
+        time.sleep(0.05)
+    time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

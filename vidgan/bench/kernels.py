@@ -15,31 +15,21 @@ import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from vidgan import ops
+from vidgan.bench import timing
 from vidgan.ops import reference
-
-
-def _once(fn: Callable[[], object], device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - started
 
 
 def timed(fn: Callable[[], object], device: torch.device, repeat: int) -> float:
     """Median seconds per call, after two warm-up calls (JIT compile, caches)."""
     fn()
     fn()
-    return statistics.median(_once(fn, device) for _ in range(repeat))
+    return statistics.median(timing.timed(fn, device) for _ in range(repeat))
 
 
 def timed_pair(a: Callable[[], object], b: Callable[[], object], device: torch.device, repeat: int) -> tuple[float, float]:
@@ -49,8 +39,8 @@ def timed_pair(a: Callable[[], object], b: Callable[[], object], device: torch.d
         b()
     samples_a, samples_b = [], []
     for _ in range(repeat):
-        samples_a.append(_once(a, device))
-        samples_b.append(_once(b, device))
+        samples_a.append(timing.timed(a, device))
+        samples_b.append(timing.timed(b, device))
     return statistics.median(samples_a), statistics.median(samples_b)
 
 

@@ -20,11 +20,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import av
 import numpy as np
 
+from vidgan.bench.timing import timed
 from vidgan.errors import VidganError
 
 
@@ -68,25 +70,11 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -
             container.mux(packet)
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
 def per_frame_ms(items: list, work: Callable[[object], object], device: str, warmup: int = 2) -> float:
     """Median ms of ``work(item)`` over ``items`` after ``warmup`` calls."""
     for item in items[:warmup]:
         work(item)
-    samples = []
-    for item in items[warmup:] or items:
-        _sync(device)
-        started = time.perf_counter()
-        work(item)
-        _sync(device)
-        samples.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(samples)
+    return statistics.median(timed(partial(work, item), device) * 1e3 for item in items[warmup:] or items)
 
 
 def _stage_rows(size: str, frames: list, device: str) -> list[Row]:

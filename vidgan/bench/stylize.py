@@ -18,11 +18,9 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,21 +29,15 @@ import torch
 import torch.nn.functional as F
 
 from vidgan import ops
+from vidgan.bench.timing import cpu_model, timed
 from vidgan.graph.stage import StageContext
-from vidgan.models.motion import get_motion
+from vidgan.models.motion import MotionEstimate, get_motion
 from vidgan.models.stylizer import build_generator
 from vidgan.models.zoo import ModelFileError, UnknownStyleError, find_style, load_generator, save_style
 from vidgan.stages.stylize import StylizeStage
 
 WARMUP = 5
 STEP = (3, 1)  # px per frame (x, y) of the synthetic motion
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name: figures mean little without it."""
-    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
 
 
 def make_texture(width: int, height: int, frames: int) -> torch.Tensor:
@@ -84,17 +76,6 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def timed(fn: Callable[[], object], device: torch.device) -> float:
-    """Seconds of one call; on CUDA, synchronised so the queued work is counted."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    started = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - started
-
-
 def resolve_style(style: str | None, preset: str, device: torch.device, tmp: Path) -> tuple[str, str]:
     """(style argument for the stage, label): the named style or file, else an untrained generator on disk."""
     if style:
@@ -124,14 +105,8 @@ def bench_size(width: int, height: int, style: str, preset: str, frames: int, de
     state: dict[str, torch.Tensor] = {}  # the motion row's estimate, for the warp row
 
     def model_only(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
-        inputs = (small, previous, torch.full_like(small[:, :1], 0.8))
-        if device.type == "cuda":  # what the stage feeds its generator on CUDA
-            inputs = tuple(t.to(stage.dtype).contiguous(memory_format=torch.channels_last) for t in inputs)
-        autocast = device.type == "cpu" and stage.dtype == torch.bfloat16
-        def run() -> torch.Tensor:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                return stage.model(*inputs).float()
-        return timed(run, device)
+        confidence = torch.full_like(small[:, :1], 0.8)
+        return timed(lambda: stage._run_generator(small, previous, confidence), device)
 
     def motion_dis(flow: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
         def row(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
@@ -142,10 +117,11 @@ def bench_size(width: int, height: int, style: str, preset: str, frames: int, de
         return row
 
     def warp_blend(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
-        def run() -> torch.Tensor:  # as in the stage: one warp feeds the generator and the blend
-            warped, inside = ops.warp(previous, state["flow"], border="edge")
-            weight = (state["confidence"] * inside * stage.options.temporal).clamp_(0.0, 1.0)
-            return torch.lerp(small, warped, weight)
+        estimate = MotionEstimate(state["flow"], state["confidence"])
+
+        def run() -> torch.Tensor:  # as in the stage: the generator's recurrent inputs, then the blend
+            stage._warp_previous(previous, estimate)
+            return stage._blend_previous(small, previous, estimate)
         return timed(run, device)
 
     def naive_loop(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:

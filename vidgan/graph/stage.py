@@ -16,13 +16,12 @@ from vidgan.frame import Frame
 
 @dataclass(frozen=True)
 class StageContext:
-    """What every stage of one pipeline shares: where tensors live (a torch device string), verbosity,
-    the input's nominal frame rate when known (filters that add frames need it), and whether each
-    frame's result is wanted at once (live front ends: OBS, cameras, frei0r) or throughput counts
-    more than a frame of delay (files and pipes)."""
+    """What every stage of one pipeline shares: where tensors live (a torch device string), the input's
+    nominal frame rate when known (filters that add frames need it), and whether each frame's result
+    is wanted at once (live front ends: OBS, cameras, frei0r) or throughput counts more than a frame
+    of delay (files and pipes)."""
 
     device: str = "cpu"
-    verbose: bool = False
     frame_rate: Fraction | None = None
     realtime: bool = False
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from typing import TypedDict
 
-import numba
 import numpy as np
 import torch
 from numba import njit, prange
 
+from vidgan.ops.kernel_table import register_kernel
 from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -116,6 +116,7 @@ def _warp_kernel(image, flow, edge, out, mask):
                                    + w10 * image[n, c, yb, xa] + w11 * image[n, c, yb, xb])
 
 
+@register_kernel("warp", "numba")
 def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
     out = _empty(tuple(image.shape), image)
     mask = _empty((image.shape[0], 1, *image.shape[2:]), image)
@@ -179,10 +180,20 @@ def _consistency_kernel(flow_fw, flow_bw, out):
             out[n, 0, y, x] = value if _finite(value) else 0.0
 
 
+@register_kernel("consistency", "numba")
 def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     out = _empty((flow_fw.shape[0], 1, *flow_fw.shape[2:]), flow_fw)
     _consistency_kernel(_view(flow_fw), _view(flow_bw), _view(out))
     return out
+
+
+@njit(inline="always", fastmath=_FAST)
+def _lerp(start, end, weight):
+    """torch.lerp's formula: exact at both ends, and the stylizer's blend bit for bit."""
+    diff = end - start
+    if weight < 0.5:
+        return start + weight * diff
+    return end - diff * (np.float32(1.0) - weight)
 
 
 @njit(**_JIT)
@@ -204,11 +215,10 @@ def _blend_kernel(current, previous, flow, confidence, alpha, out):
                     fy = np.float32(sy - y0)
                     gx = np.float32(1.0) - fx
                     gy = np.float32(1.0) - fy
-                    keep = np.float32(1.0) - weight
                     for c in range(channels):
                         warped = (gy * (gx * previous[n, c, y0, x0] + fx * previous[n, c, y0, x0 + 1])
                                   + fy * (gx * previous[n, c, y0 + 1, x0] + fx * previous[n, c, y0 + 1, x0 + 1]))
-                        out[n, c, y, x] = current[n, c, y, x] * keep + warped * weight
+                        out[n, c, y, x] = _lerp(current[n, c, y, x], warped, weight)
                     continue
             elif _finite(sx) and _finite(sy) and sx >= 0.0 and sx <= width - 1.0 and sy >= 0.0 and sy <= height - 1.0:
                 weight = min(max(alpha * confidence[n, 0, y, x], np.float32(0.0)), np.float32(1.0))
@@ -216,14 +226,14 @@ def _blend_kernel(current, previous, flow, confidence, alpha, out):
                 for c in range(channels):
                     out[n, c, y, x] = current[n, c, y, x]
                 continue
-            keep = 1.0 - weight
             w00, w01, w10, w11, xa, xb, ya, yb = _taps(sx, sy, height, width, True)
             for c in range(channels):
                 warped = (w00 * previous[n, c, ya, xa] + w01 * previous[n, c, ya, xb]
                           + w10 * previous[n, c, yb, xa] + w11 * previous[n, c, yb, xb])
-                out[n, c, y, x] = current[n, c, y, x] * keep + warped * weight
+                out[n, c, y, x] = _lerp(current[n, c, y, x], np.float32(warped), weight)
 
 
+@register_kernel("temporal_blend", "numba")
 def temporal_blend(
     current: torch.Tensor, previous_output: torch.Tensor, flow: torch.Tensor, confidence: torch.Tensor, alpha: float
 ) -> torch.Tensor:
@@ -284,6 +294,7 @@ def _normalise_splat(accum, flow_out, coverage):
                 flow_out[n, 1, y, x] = 0.0
 
 
+@register_kernel("splat_flow", "numba")
 def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
     batch, _, height, width = flow_0to1.shape
     accum = np.zeros((batch, 3, height, width), dtype=np.float32)
@@ -292,7 +303,3 @@ def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.T
     coverage = _empty((batch, 1, height, width), flow_0to1)
     _normalise_splat(accum, _view(flow_out), _view(coverage))
     return flow_out, coverage
-
-
-def threads() -> int:
-    return numba.get_num_threads()

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from vidgan.ops.color import luma_weights
+from vidgan.ops.kernel_table import register_kernel
 
 BLOCK = 256
 _SUFFIX = {torch.float32: "f32", torch.float16: "f16"}
@@ -69,6 +70,7 @@ def _arg(value):
     return value
 
 
+@register_kernel("warp", "cupy")
 def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
     n, c, h, w = image.shape
     out = _empty((n, c, h, w), image)
@@ -78,6 +80,7 @@ def warp(image: torch.Tensor, flow: torch.Tensor, *, border: str = "zeros") -> t
     return out, mask
 
 
+@register_kernel("consistency", "cupy")
 def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     n, _, h, w = flow_fw.shape
     out = _empty((n, 1, h, w), flow_fw)
@@ -86,6 +89,7 @@ def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@register_kernel("temporal_blend", "cupy")
 def temporal_blend(
     current: torch.Tensor, previous_output: torch.Tensor, flow: torch.Tensor, confidence: torch.Tensor, alpha: float
 ) -> torch.Tensor:
@@ -96,6 +100,7 @@ def temporal_blend(
     return out
 
 
+@register_kernel("splat_flow", "cupy")
 def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
     n, _, h, w = flow_0to1.shape
     suffix = _SUFFIX[flow_0to1.dtype]
@@ -107,19 +112,22 @@ def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.T
     return flow_out, coverage
 
 
-def yuv420_to_rgb(
-    y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, matrix: int, full_range: bool,
-    dtype: torch.dtype = torch.float32, uv_step: int = 1,
+@register_kernel("yuv_to_rgb", "cupy")
+def yuv_to_rgb(
+    y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, matrix: int, full_range: bool, bits: int = 8
 ) -> torch.Tensor:
-    """8-bit 4:2:0 planes (``uv_step=2`` for NV12's interleaved UV: pass u and v as views of it)."""
+    """8-bit 4:2:0 planes only (:mod:`vidgan.ops` sends other layouts to the twin); for NV12's
+    interleaved UV, u and v are strided views of it, read in place."""
     h, w = y.shape
+    uv_step = 2 if u.stride(-1) == 2 and v.stride(-1) == 2 else 1
     kr, kb = luma_weights(matrix)
-    rgb = _empty((3, h, w), y, dtype)
-    _launch("color.cu", f"yuv420_to_rgb_{_SUFFIX[dtype]}", h * w, y.device,
+    rgb = _empty((3, h, w), y, torch.float32)
+    _launch("color.cu", "yuv420_to_rgb_f32", h * w, y.device,
             (y, u, v, uv_step, y.stride(0), u.stride(0), rgb, h, w, kr, kb, bool(full_range)))
     return rgb
 
 
+@register_kernel("rgb_to_yuv420", "cupy")
 def rgb_to_yuv420(
     rgb: torch.Tensor, *, matrix: int, full_range: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -82,6 +82,13 @@ __device__ void consistency_impl(const T* __restrict__ flow_fw, const T* __restr
     }
 }
 
+// torch.lerp's formula (ATen's Lerp.h, same source so the same contraction to FMA): the stylizer's
+// blend, torch.lerp(current, warped, weight), is this kernel's output bit for bit.
+__device__ __forceinline__ float lerp_as_torch(float start, float end, float weight) {
+    const float diff = end - start;
+    return fabsf(weight) < 0.5f ? start + weight * diff : end - diff * (1.f - weight);
+}
+
 template <typename T>
 __device__ void blend_impl(const T* __restrict__ current, const T* __restrict__ previous, const T* __restrict__ flow,
                            const T* __restrict__ confidence, T* __restrict__ out, float alpha, int batch,
@@ -107,7 +114,7 @@ __device__ void blend_impl(const T* __restrict__ current, const T* __restrict__ 
         const T* prev = previous + n * channels * plane;
         for (int c = 0; c < channels; ++c) {
             const float warped = sample(prev + c * plane, t, width);
-            store(o + c * plane + p, load(cur + c * plane + p) * (1.f - weight) + warped * weight);
+            store(o + c * plane + p, lerp_as_torch(load(cur + c * plane + p), warped, weight));
         }
     }
 }

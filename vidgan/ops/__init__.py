@@ -1,9 +1,10 @@
 """Per-pixel operations on frame tensors, one dispatching function per operation.
 
-Each operation has three implementations, picked by the tensors' device: fused CuPy kernels for
-CUDA tensors, fused Numba kernels for CPU tensors, and the plain-torch twin in
-:mod:`vidgan.ops.reference`, which is also the autograd path (used whenever an input requires
-grad) and the oracle in tests. ``VIDGAN_KERNELS=torch`` forces the twin everywhere.
+Each function validates its inputs and calls the kernel :data:`KERNELS` holds for the tensors'
+device (:mod:`vidgan.ops.kernel_table`): fused CuPy kernels for CUDA tensors, fused Numba kernels
+for CPU tensors, and the plain-torch twin (:mod:`vidgan.ops.reference`, :mod:`vidgan.ops.color`),
+which is also the autograd path (used whenever an input requires grad) and the oracle in tests.
+``VIDGAN_KERNELS=torch`` forces the twin everywhere.
 
 Convention:
     images (N, C, H, W); flows (N, 2, H, W) in pixels (channel 0 = dx, 1 = dy); confidences and
@@ -13,62 +14,25 @@ Convention:
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Callable
-from functools import cache
-from typing import Literal
-
 import torch
 
-from vidgan.ops import color, reference
+from vidgan.ops import reference
+from vidgan.ops.kernel_table import KERNELS, Backend, active_backend, kernel_for, register_kernel
 
-log = logging.getLogger("vidgan")
-
-Backend = Literal["cupy", "numba", "torch"]
 Border = reference.Border
 
 __all__ = [
+    "KERNELS",
+    "Backend",
     "active_backend",
     "consistency",
+    "register_kernel",
     "rgb_to_yuv420",
     "splat_flow",
     "temporal_blend",
     "warp",
     "yuv_to_rgb",
 ]
-
-
-@cache
-def _numba_kernels():
-    try:
-        from vidgan.kernels import cpu
-    except ImportError as exc:  # numba missing or broken: say so once, use the torch twin
-        log.warning("Numba kernels unavailable (%s); using the torch reference on CPU", exc)
-        return None
-    return cpu
-
-
-@cache
-def _cupy_kernels():
-    try:
-        from vidgan.kernels import cuda
-    except ImportError as exc:
-        log.warning("CuPy kernels unavailable (%s); using the torch reference on CUDA", exc)
-        return None
-    return cuda
-
-
-def active_backend(device: torch.device | str) -> Backend:
-    """The backend a call with tensors on ``device`` uses (no grad involved)."""
-    if os.environ.get("VIDGAN_KERNELS", "").lower() == "torch":
-        return "torch"
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "cupy" if _cupy_kernels() is not None else "torch"
-    if device.type == "cpu":
-        return "numba" if _numba_kernels() is not None else "torch"
-    return "torch"
 
 
 def _check(name: str, tensors: dict[str, torch.Tensor], channels: dict[str, int | None]) -> torch.Tensor:
@@ -101,13 +65,10 @@ def _check(name: str, tensors: dict[str, torch.Tensor], channels: dict[str, int 
 
 
 def _route(tensors: dict[str, torch.Tensor]) -> Backend:
+    """The twin when autograd needs it (the fused kernels have no backward), else the device's backend."""
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors.values()):
         return "torch"
     return active_backend(next(iter(tensors.values())).device)
-
-
-def _kernels(backend: Backend):
-    return _cupy_kernels() if backend == "cupy" else _numba_kernels()
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor, *, border: Border = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,20 +77,14 @@ def warp(image: torch.Tensor, flow: torch.Tensor, *, border: Border = "zeros") -
         raise ValueError(f"warp: border must be 'zeros' or 'edge'; got {border!r}")
     tensors = {"image": image, "flow": flow}
     _check("warp", tensors, {"flow": 2})
-    backend = _route(tensors)
-    if backend == "torch":
-        return reference.warp(image, flow, border=border)
-    return _kernels(backend).warp(image, flow, border=border)
+    return kernel_for("warp", _route(tensors))(image, flow, border=border)
 
 
 def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     """Soft confidence (N,1,H,W) in [0, 1] of ``flow_fw`` from the forward-backward and motion-boundary tests."""
     tensors = {"flow_fw": flow_fw, "flow_bw": flow_bw}
     _check("consistency", tensors, {"flow_fw": 2, "flow_bw": 2})
-    backend = _route(tensors)
-    if backend == "torch":
-        return reference.consistency(flow_fw, flow_bw)
-    return _kernels(backend).consistency(flow_fw, flow_bw)
+    return kernel_for("consistency", _route(tensors))(flow_fw, flow_bw)
 
 
 def temporal_blend(
@@ -139,28 +94,31 @@ def temporal_blend(
     confidence: torch.Tensor,
     alpha: float,
 ) -> torch.Tensor:
-    """Blend the previous output, warped to now, into the current frame where the warp is trusted."""
+    """Blend the previous output, warped to now, into the current frame where the warp is trusted.
+
+    The ``stylize`` stage's blend; ``torch.lerp``'s formula, so it equals ``torch.lerp(current,
+    warp(previous_output, flow, border="edge")[0], weight)`` bit for bit on each backend.
+    """
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"temporal_blend: alpha must be in [0, 1]; got {alpha}")
     tensors = {"current": current, "previous_output": previous_output, "flow": flow, "confidence": confidence}
     _check("temporal_blend", tensors, {"previous_output": current.shape[1] if current.ndim == 4 else None,
                                        "flow": 2, "confidence": 1})
-    backend = _route(tensors)
-    if backend == "torch":
-        return reference.temporal_blend(current, previous_output, flow, confidence, alpha)
-    return _kernels(backend).temporal_blend(current, previous_output, flow, confidence, float(alpha))
+    return kernel_for("temporal_blend", _route(tensors))(current, previous_output, flow, confidence, float(alpha))
 
 
 def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flow from time ``t`` to frame 0 by forward splatting; returns (flow, coverage)."""
+    """Flow from time ``t`` to frame 0 by forward splatting; returns (flow, coverage).
+
+    No product path calls it yet: the ``dis`` interpolator's linear flow approximation scored
+    0.2 dB higher on the dev triplets (docs/benchmarks.md). It is kept, tested against its twin and
+    benchmarked for interpolators that warp from time t, such as the learned one to come.
+    """
     if not 0.0 <= float(t) <= 1.0:
         raise ValueError(f"splat_flow: t must be in [0, 1]; got {t}")
     tensors = {"flow_0to1": flow_0to1}
     _check("splat_flow", tensors, {"flow_0to1": 2})
-    backend = _route(tensors)
-    if backend == "torch":
-        return reference.splat_flow(flow_0to1, float(t))
-    return _kernels(backend).splat_flow(flow_0to1, float(t))
+    return kernel_for("splat_flow", _route(tensors))(flow_0to1, float(t))
 
 
 def yuv_to_rgb(
@@ -171,28 +129,17 @@ def yuv_to_rgb(
     For NV12 pass ``u = uv[:, 0::2]`` and ``v = uv[:, 1::2]`` (views; the kernel reads them in place).
     """
     height, width = y.shape[-2:]
-    is_420 = u.shape[-2:] == ((height + 1) // 2, (width + 1) // 2) and u.dtype == torch.uint8
-    if bits == 8 and is_420 and y.is_cuda and y.dtype == torch.uint8 and active_backend(y.device) == "cupy":
-        step = 2 if u.stride(-1) == 2 and v.stride(-1) == 2 else 1
-        return _cupy_kernels().yuv420_to_rgb(y, u, v, matrix=matrix, full_range=full_range, uv_step=step)
-    if u.stride(-1) != 1:
-        u, v = u.contiguous(), v.contiguous()
-    return color.yuv_to_rgb(y, u, v, matrix=matrix, full_range=full_range, bits=bits)
+    fused = (bits == 8 and y.is_cuda and y.dtype == torch.uint8 and u.dtype == torch.uint8
+             and u.shape[-2:] == ((height + 1) // 2, (width + 1) // 2))
+    backend = active_backend(y.device) if fused else "torch"
+    return kernel_for("yuv_to_rgb", backend)(y, u, v, matrix=matrix, full_range=full_range, bits=bits)
 
 
 def rgb_to_yuv420(
     rgb: torch.Tensor, *, matrix: int = 1, full_range: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """RGB (3, H, W) in [0, 1] -> 8-bit yuv420p planes; fused kernel on CUDA."""
-    if (rgb.is_cuda and rgb.dtype in (torch.float32, torch.float16) and rgb.is_contiguous()
-            and rgb.shape[-1] % 2 == 0 and rgb.shape[-2] % 2 == 0 and active_backend(rgb.device) == "cupy"):
-        return _cupy_kernels().rgb_to_yuv420(rgb, matrix=matrix, full_range=full_range)
-    return color.rgb_to_yuv420(rgb, matrix=matrix, full_range=full_range)
-
-
-OPERATIONS: dict[str, Callable] = {
-    "warp": warp,
-    "consistency": consistency,
-    "temporal_blend": temporal_blend,
-    "splat_flow": splat_flow,
-}
+    fused = (rgb.is_cuda and rgb.dtype in (torch.float32, torch.float16) and rgb.is_contiguous()
+             and rgb.shape[-1] % 2 == 0 and rgb.shape[-2] % 2 == 0)
+    backend = active_backend(rgb.device) if fused else "torch"
+    return kernel_for("rgb_to_yuv420", backend)(rgb, matrix=matrix, full_range=full_range)

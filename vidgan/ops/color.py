@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from vidgan.ops.kernel_table import register_kernel
+
 # (Kr, Kb) luma weights per AVColorSpace value.
 _LUMA_WEIGHTS: dict[int, tuple[float, float]] = {
     1: (0.2126, 0.0722),  # BT.709
@@ -38,6 +40,7 @@ def _upsample_to(plane: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return plane.repeat_interleave(rep_y, dim=-2).repeat_interleave(rep_x, dim=-1)[..., :height, :width]
 
 
+@register_kernel("yuv_to_rgb", "torch")
 def yuv_to_rgb(
     y: torch.Tensor,
     u: torch.Tensor,
@@ -52,6 +55,8 @@ def yuv_to_rgb(
         raise ValueError(f"expected 2-D planes; got Y {tuple(y.shape)}, U {tuple(u.shape)}, V {tuple(v.shape)}")
     if u.shape != v.shape:
         raise ValueError(f"U and V planes differ in shape: {tuple(u.shape)} vs {tuple(v.shape)}")
+    if u.stride(-1) != 1:  # NV12's interleaved chroma, passed as two strided views
+        u, v = u.contiguous(), v.contiguous()
     kr, kb = luma_weights(matrix)
     kg = 1.0 - kr - kb
     scale = float(1 << (bits - 8))
@@ -74,6 +79,7 @@ def yuv_to_rgb(
     return torch.stack((r, g, b)).clamp_(0.0, 1.0)
 
 
+@register_kernel("rgb_to_yuv420", "torch")
 def rgb_to_yuv420(
     rgb: torch.Tensor, *, matrix: int = 1, full_range: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

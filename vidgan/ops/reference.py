@@ -15,6 +15,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from vidgan.ops.kernel_table import register_kernel
+
 Border = Literal["zeros", "edge"]
 
 #: Forward-backward consistency thresholds of Sundaram et al. (ECCV 2010), as used for video style
@@ -31,6 +33,7 @@ def _sample_points(flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return xs + flow[:, 0], ys + flow[:, 1]
 
 
+@register_kernel("warp", "torch")
 def warp(image: torch.Tensor, flow: torch.Tensor, *, border: Border = "zeros") -> tuple[torch.Tensor, torch.Tensor]:
     """Backward bilinear warp; returns (warped (N,C,H,W), valid mask (N,1,H,W)) in the image's dtype."""
     _, _, height, width = image.shape
@@ -67,6 +70,7 @@ def soft_threshold(ratio: torch.Tensor) -> torch.Tensor:
     return (1.5 - ratio).clamp(0.0, 1.0)
 
 
+@register_kernel("consistency", "torch")
 def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     """Confidence (N,1,H,W) in [0, 1] that ``flow_fw`` (frame a -> b) is right at each pixel of a.
 
@@ -86,6 +90,7 @@ def consistency(flow_fw: torch.Tensor, flow_bw: torch.Tensor) -> torch.Tensor:
     return confidence.unsqueeze(1)
 
 
+@register_kernel("temporal_blend", "torch")
 def temporal_blend(
     current: torch.Tensor,
     previous_output: torch.Tensor,
@@ -93,17 +98,18 @@ def temporal_blend(
     confidence: torch.Tensor,
     alpha: float,
 ) -> torch.Tensor:
-    """``current * (1 - w) + warp(previous_output, flow) * w`` with ``w = alpha * confidence * valid``.
+    """``lerp(current, warp(previous_output, flow), w)`` with ``w = clamp(alpha * confidence * valid, 0, 1)``.
 
     ``flow`` maps the current frame to the previous one (backward flow); the warp clamps at the
-    edges and pixels whose sample point leaves the image take the current frame as is.
+    edges and pixels whose sample point leaves the image take the current frame as is. The
+    kernels use ``torch.lerp``'s formula too, so the stylizer's blend is the same bit for bit.
     """
     warped, valid = warp(previous_output, flow, border="edge")
     weight = (alpha * confidence.float() * valid.float()).clamp(0.0, 1.0)
-    out = current.float() * (1 - weight) + warped.float() * weight
-    return out.to(current.dtype)
+    return torch.lerp(current.float(), warped.float(), weight).to(current.dtype)
 
 
+@register_kernel("splat_flow", "torch")
 def splat_flow(flow_0to1: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Flow from time ``t`` back to frame 0, by forward-splatting ``-t * flow_0to1`` (average splatting).
 

@@ -161,15 +161,37 @@ class StylizeStage(Stage):
         return future.result
 
     def _generate(self, image: torch.Tensor, small: torch.Tensor, estimate: MotionEstimate | None) -> torch.Tensor:
-        import torch
         import torch.nn.functional as F
 
+        previous = self._previous_output
+        warped, confidence = self._warp_previous(previous, estimate)
+        styled = self._run_generator(small, warped, confidence)
+        styled = self._blend_previous(styled, previous, estimate)
+        self._previous_output = styled
+        if styled.shape[-2:] != image.shape[-2:]:
+            styled = F.interpolate(styled, size=image.shape[-2:], mode="bilinear", align_corners=False)
+        if self.options.strength < 1.0:
+            styled = image + self.options.strength * (styled - image)
+        return styled.clamp_(0.0, 1.0)
+
+    @staticmethod
+    def _warp_previous(
+        previous: torch.Tensor | None, estimate: MotionEstimate | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The generator's recurrent inputs: the previous output warped to now, and the confidence in it."""
         from vidgan import ops
 
-        warped = confidence = None
-        if estimate is not None and self._previous_output is not None:
-            warped, inside = ops.warp(self._previous_output, estimate.flow_cur_to_prev, border="edge")
-            confidence = estimate.confidence * inside
+        if previous is None or estimate is None:
+            return None, None
+        warped, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
+        return warped, estimate.confidence * inside
+
+    def _run_generator(
+        self, small: torch.Tensor, warped: torch.Tensor | None, confidence: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The generator at the stage's precision; float32 out."""
+        import torch
+
         net_in = (small, warped, confidence)
         if self.device.type == "cuda" and self.dtype != torch.float32:
             net_in = tuple(
@@ -178,22 +200,23 @@ class StylizeStage(Stage):
         try:
             # On the CPU the weights stay fp32 and autocast runs the convolutions in bf16 (oneDNN).
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device.type == "cpu" and self.dtype == torch.bfloat16):
-                styled = self._forward(*net_in).float().contiguous()
+                return self._forward(*net_in).float().contiguous()
         except torch.cuda.OutOfMemoryError:
             raise VidganError(
                 f"CUDA out of memory stylizing {small.shape[-1]}x{small.shape[-2]} with the {self.preset} model; "
                 "lower the processing size (stylize=scale=480) or use preset=lite"
             ) from None
-        if warped is not None and self.options.temporal > 0:
-            # Same result as ops.temporal_blend, reusing the warp made for the generator's input.
-            weight = (confidence * self.options.temporal).clamp_(0.0, 1.0)
-            styled = torch.lerp(styled, warped, weight)
-        self._previous_output = styled
-        if styled.shape[-2:] != image.shape[-2:]:
-            styled = F.interpolate(styled, size=image.shape[-2:], mode="bilinear", align_corners=False)
-        if self.options.strength < 1.0:
-            styled = image + self.options.strength * (styled - image)
-        return styled.clamp_(0.0, 1.0)
+
+    def _blend_previous(
+        self, styled: torch.Tensor, previous: torch.Tensor | None, estimate: MotionEstimate | None
+    ) -> torch.Tensor:
+        """The previous output, warped to now, blended in where the motion is trusted (``temporal``)."""
+        from vidgan import ops
+
+        if previous is None or estimate is None or self.options.temporal == 0:
+            return styled
+        return ops.temporal_blend(styled, previous, estimate.flow_cur_to_prev, estimate.confidence,
+                                  self.options.temporal)
 
     def _stylize(self, image: torch.Tensor) -> torch.Tensor:
         small = self._to_processing(image)
