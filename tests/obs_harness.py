@@ -48,12 +48,12 @@ def write_config(home: Path, *, port: int, width: int, height: int, fps: int, re
     (config / "basic" / "profiles" / "vidgan").mkdir(parents=True)
     (config / "basic" / "scenes").mkdir(parents=True)
     (config / "global.ini").write_text(
-        "[General]\nFirstRun=true\nLastVersion=%d\nConfirmOnExit=false\nEnableAutoUpdates=false\n"
+        f"[General]\nFirstRun=true\nLastVersion={OBS_LAST_VERSION}\nConfirmOnExit=false\nEnableAutoUpdates=false\n"
         "Pre19Defaults=false\nPre21Defaults=false\nPre23Defaults=false\nPre24.1Defaults=false\n\n"
         "[Basic]\nProfile=vidgan\nProfileDir=vidgan\nSceneCollection=vidgan\nSceneCollectionFile=vidgan\n\n"
         "[BasicWindow]\nSysTrayEnabled=false\n\n"
-        "[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort=%d\nAlertsEnabled=false\n"
-        "AuthRequired=false\nServerPassword=\n" % (OBS_LAST_VERSION, port)
+        f"[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort={port}\nAlertsEnabled=false\n"
+        "AuthRequired=false\nServerPassword=\n"
     )
     (config / "basic" / "profiles" / "vidgan" / "basic.ini").write_text(
         f"[General]\nName=vidgan\n\n[Video]\nBaseCX={width}\nBaseCY={height}\nOutputCX={width}\nOutputCY={height}\n"

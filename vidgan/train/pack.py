@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 
 from vidgan.errors import TrainingDataError
+from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.train.data.files import find_images
-from vidgan.train.data.images import fit_short_side, read_image
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,11 @@ def pack_folder(source: Path, target: Path, *, short_side: int = 360, quality: i
     paths = find_images(source)
     images = skipped = bytes_in = bytes_out = 0
     for path in paths:
-        image = read_image(path)
+        image = try_read_image(path)
         if image is None:
             skipped += 1
             continue
-        small = fit_short_side(image, short_side, 1)
+        small = fit_short_side(image, short_side, min_side=1)
         out = target / path.relative_to(source).with_suffix(".jpg")
         out.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR),

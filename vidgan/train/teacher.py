@@ -145,12 +145,12 @@ def teach_folder(content: Sequence[str], style: Sequence[str], out: Path, config
             windows = rng.random((config.pieces, 2))  # drawn for every photo: reruns cut the same windows
             targets = [out / "painted" / f"{name}_{k}.png" for k in range(config.pieces)]
             if not all(t.exists() for t in targets):
-                image = data.read_image(path)
+                image = data.try_read_image(path)
                 if image is None:
                     log.warning("skipping unreadable image: %s", path)
                     skipped += 1
                     continue
-                image = data.fit_short_side(image, config.image_side, config.piece)
+                image = data.fit_short_side(image, config.image_side, min_side=config.piece)
                 side = config.piece
                 pieces = np.stack([image[int(fy * (image.shape[0] - side)):][:side, int(fx * (image.shape[1] - side)):][:, :side]
                                    for fy, fx in windows])

@@ -11,9 +11,9 @@
 """
 
 from vidgan.errors import TrainingDataError
+from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.train.data.crops import ImageCrops
 from vidgan.train.data.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, find_images, find_sequences
-from vidgan.train.data.images import fit_short_side, read_image
 from vidgan.train.data.motion import MotionConfig, MotionPair, Occluder, render_pair, synthetic_batch, synthetic_pair
 from vidgan.train.data.video import VideoPairs
 
@@ -29,7 +29,7 @@ __all__ = [
     "find_images",
     "find_sequences",
     "fit_short_side",
-    "read_image",
+    "try_read_image",
     "render_pair",
     "synthetic_batch",
     "synthetic_pair",

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from vidgan.errors import TrainingDataError
+from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.train.data.files import PathLike, find_images
-from vidgan.train.data.images import check_crop, fit_short_side, read_image, resize, to_batch_tensor
+from vidgan.train.data.images import check_crop, resize, to_batch_tensor
 
 log = logging.getLogger("vidgan")
 
@@ -91,8 +92,8 @@ class ImageCrops(torch.utils.data.Dataset):
         workers = threads or min(8, os.cpu_count() or 1)
 
         def load(path: Path) -> np.ndarray | None:
-            image = read_image(path)
-            return None if image is None else fit_short_side(image, short_side, self.crop)
+            image = try_read_image(path)
+            return None if image is None else fit_short_side(image, short_side, min_side=self.crop)
 
         with ThreadPoolExecutor(workers) as pool:  # OpenCV releases the GIL while decoding
             decoded = list(pool.map(load, paths))

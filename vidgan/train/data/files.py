@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vidgan.errors import TrainingDataError
+from vidgan.io.images import IMAGE_SUFFIXES
 
 PathLike = str | os.PathLike[str]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
                   ".flv", ".wmv", ".nut", ".y4m", ".gif")
 

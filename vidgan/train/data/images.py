@@ -1,4 +1,4 @@
-"""Decoding and resizing of training images: the one train-side copy of these helpers.
+"""Resizing and batching of training images (reading and short-side fitting: :mod:`vidgan.io.images`).
 
 Images are (H, W, 3) uint8 RGB arrays on the host; batches (B, 3, H, W) float32 in [0, 1].
 """
@@ -10,38 +10,6 @@ import numpy as np
 import torch
 
 from vidgan.errors import TrainingDataError
-from vidgan.train.data.files import PathLike
-
-
-def read_image(path: PathLike) -> np.ndarray | None:
-    """Decode one image as RGB uint8 (H, W, 3), or None when it is unreadable or corrupt.
-
-    Grey and 16-bit images come back as 8-bit RGB; alpha is dropped. Reads the bytes first so
-    paths with any characters work.
-    """
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None or image.ndim != 3 or min(image.shape[:2]) < 1:
-        return None
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def fit_short_side(image: np.ndarray, short_side: int, min_side: int) -> np.ndarray:
-    """Resize so the short side is at most ``short_side`` and both sides at least ``min_side``."""
-    height, width = image.shape[:2]
-    short = min(height, width)
-    target = max(min(short, short_side), min_side)
-    if target == short:
-        return np.ascontiguousarray(image)
-    factor = target / short
-    size = (max(min_side, round(width * factor)), max(min_side, round(height * factor)))
-    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation)
 
 
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

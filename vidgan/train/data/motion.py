@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 import torch
 
+from vidgan.io.images import fit_short_side
 from vidgan.train.data.crops import ImageCrops, cut, window
-from vidgan.train.data.images import fit_short_side, resize
+from vidgan.train.data.images import resize
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,6 @@ def synthetic_pair(
         raise ValueError(f"synthetic_pair: expected an RGB image; got shape {tuple(image.shape)}")
     array = np.ascontiguousarray(array if array.dtype == np.uint8 else array.astype(np.float32))
     if min(array.shape[:2]) < crop:
-        array = fit_short_side(array, crop, crop)
+        array = fit_short_side(array, crop, min_side=crop)
     previous, current, flow, valid = _synthesize([array], [array], rng, int(crop), scale, flip, motion or MotionConfig())
     return MotionPair(previous[0], current[0], flow[0], valid[0])

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from vidgan.errors import TrainingDataError
-from vidgan.train.data.images import read_image
+from vidgan.io.images import try_read_image
 
 log = logging.getLogger("vidgan")
 
@@ -29,7 +29,7 @@ class PairedCrops:
         painted = sorted((folder / "painted").glob("*.png")) if (folder / "painted").is_dir() else []
         self.pairs: list[np.ndarray] = []
         for target in painted:
-            photo, styled = read_image(folder / "photos" / target.name), read_image(target)
+            photo, styled = try_read_image(folder / "photos" / target.name), try_read_image(target)
             if photo is None or styled is None or photo.shape != styled.shape or min(photo.shape[:2]) < crop:
                 log.warning("skipping pair %s: missing, unreadable, mismatched or smaller than the crop", target.name)
                 continue

@@ -18,9 +18,9 @@ import torch
 
 from vidgan.errors import TrainingDataError
 from vidgan.frame import Frame
+from vidgan.io.images import fit_short_side, try_read_image
+from vidgan.models.flow import create_dis, dense_flow
 from vidgan.train.data.files import IMAGE_SUFFIXES, find_images
-from vidgan.train.data.flow import dis_flow
-from vidgan.train.data.images import fit_short_side, read_image
 from vidgan.train.data.motion import occluder_mask
 
 log = logging.getLogger("vidgan")
@@ -41,7 +41,7 @@ def clip_frames(path: str | Path, *, max_frames: int | None = None) -> Iterator[
         if not files:
             raise TrainingDataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         for file in files[:max_frames]:
-            image = read_image(file)
+            image = try_read_image(file)
             if image is None:
                 raise TrainingDataError(f"cannot read image {file}")
             yield image
@@ -79,7 +79,7 @@ class TripletFrames:
             frames: list[np.ndarray] = []
             try:
                 for frame in clip_frames(source, max_frames=max_frames):
-                    frames.append(fit_short_side(frame, image_side, 1))
+                    frames.append(fit_short_side(frame, image_side, min_side=1))
             except Exception as exc:  # noqa: BLE001 - an unreadable source is skipped and counted
                 log.warning("skipping %s: %s", source, exc)
                 continue
@@ -183,25 +183,25 @@ class TripletFrames:
         import cv2
 
         if self._dis is None:
-            self._dis = dis_flow()
+            self._dis = create_dis("medium")
         result = np.zeros((len(stacks), 4, *stacks.shape[1:3]), dtype=np.float32)
         for index, stack in enumerate(stacks):
             if index in skip:
                 continue
             gray = [cv2.cvtColor(np.ascontiguousarray(stack[..., c:c + 3]), cv2.COLOR_RGB2GRAY) for c in (0, 3, 6)]
             for slot, end in ((0, gray[0]), (2, gray[2])):
-                result[index, slot:slot + 2] = self._dis.calc(gray[1], end, None).transpose(2, 0, 1)
+                result[index, slot:slot + 2] = dense_flow(self._dis, gray[1], end).transpose(2, 0, 1)
         return torch.from_numpy(result)
 
 
 def _load_photos(folders: tuple[str, ...], image_side: int) -> list[np.ndarray]:
     photos = []
     for path in find_images(folders):
-        image = read_image(path)
+        image = try_read_image(path)
         if image is None:
             log.warning("skipping unreadable image %s", path)
             continue
-        photos.append(fit_short_side(image, image_side, 1))
+        photos.append(fit_short_side(image, image_side, min_side=1))
     if not photos:
         raise TrainingDataError(f"no readable photos in {', '.join(folders)}")
     return photos

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ import numpy as np
 import torch
 
 from vidgan.errors import TrainingDataError
+from vidgan.io.images import fit_short_side, try_read_image
+from vidgan.models.flow import dense_flow, thread_dis
 from vidgan.train.data.files import IMAGE_SUFFIXES, PathLike, as_paths, find_sequences, natural_key
-from vidgan.train.data.flow import dis_flow
-from vidgan.train.data.images import check_crop, fit_short_side, read_image, to_batch_tensor
+from vidgan.train.data.images import check_crop, to_batch_tensor
 from vidgan.train.data.motion import MotionPair
 
 log = logging.getLogger("vidgan")
@@ -83,7 +83,6 @@ class VideoPairs:
         self.pairs: list[_FramePair] = []
         self.skipped_paths: list[Path] = []
         self.dropped = 0
-        self._local = threading.local()
         sequences = find_sequences(paths)
         with ThreadPoolExecutor(threads or min(8, os.cpu_count() or 1)) as pool:
             for sequence in sequences:
@@ -105,7 +104,7 @@ class VideoPairs:
         return len(self.pairs)
 
     def _fit(self, image: np.ndarray) -> np.ndarray:
-        return fit_short_side(image, self.short_side, self.crop)
+        return fit_short_side(image, self.short_side, min_side=self.crop)
 
     def _read(self, path: Path, max_frames: int, run: int) -> list[np.ndarray | None] | None:
         """Kept frames by index (None for frames not kept or unreadable); None if nothing decoded."""
@@ -116,7 +115,7 @@ class VideoPairs:
             wanted = set(range(len(files))) if keep is None else set(keep)
             frames: list[np.ndarray | None] = [None] * len(files)
             for index in sorted(wanted):
-                image = read_image(files[index])
+                image = try_read_image(files[index])
                 if image is None:
                     log.warning("skipping unreadable frame: %s", files[index])
                     continue
@@ -158,10 +157,8 @@ class VideoPairs:
 
     def _flows(self, previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(backward current -> previous, forward previous -> current) DIS flows of two grey frames."""
-        dis = getattr(self._local, "dis", None)
-        if dis is None:  # one instance per thread: DIS keeps per-call state
-            dis = self._local.dis = dis_flow()
-        return dis.calc(current, previous, None), dis.calc(previous, current, None)
+        dis = thread_dis("medium")  # one instance per thread: DIS keeps per-call state
+        return dense_flow(dis, current, previous), dense_flow(dis, previous, current)
 
     def _add(self, frames: list[np.ndarray | None], pool: ThreadPoolExecutor, chunk: int = 32) -> None:
         """Estimate flow for every consecutive kept pair of one sequence and keep the good ones.
