@@ -5,7 +5,7 @@
 - :mod:`vidgan.eval.style`: multi-scale sliced Wasserstein distance of Laplacian-pyramid patches
   (Karras et al., ICLR 2018) against a folder of paintings.
 - :mod:`vidgan.eval.image`: PSNR and SSIM; :mod:`vidgan.eval.interp` scores interpolation with them.
-- :mod:`vidgan.eval.frames`: the frames of a video or frame folder, as the metrics read them.
+- :mod:`vidgan.io.frames` reads the frames of a video or frame folder the metrics compare.
 
 The names below load their module (torch, OpenCV) on first use, so that building the command line
 stays fast.

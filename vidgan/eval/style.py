@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from vidgan.errors import EvalInputError, InputNotFoundError
-from vidgan.eval.frames import sample_frames
+from vidgan.io.frames import sample_frames
 
 __all__ = [
     "StyleDistance",
@@ -197,7 +197,7 @@ class StyleReport:
 
 
 def _style_images(path: str | Path, count: int, long_side: int) -> list[np.ndarray]:
-    return [_prepare(frame, long_side) for frame in sample_frames(path, count)]
+    return [_prepare(frame, long_side) for frame in sample_frames(path, count, error=EvalInputError)]
 
 
 def style_distance(

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from vidgan.errors import EvalInputError, FrameMismatchError
-from vidgan.eval.frames import iter_frames
+from vidgan.io.frames import iter_frames
 from vidgan.models.flow import DIS_PRESETS, DisPreset, create_dis, dense_flow
 from vidgan.ops import reference
 from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
@@ -383,8 +383,8 @@ def warping_error(
     both means: one such pair can outweigh a hundred ordinary ones.
     """
     started = time.perf_counter()
-    originals = iter_frames(original, max_frames=max_frames)
-    stylizeds = iter_frames(stylized, max_frames=max_frames)
+    originals = iter_frames(original, max_frames=max_frames, error=EvalInputError)
+    stylizeds = iter_frames(stylized, max_frames=max_frames, error=EvalInputError)
     try:
         first_o, first_s = _first(originals, original), _first(stylizeds, stylized)
         size = (first_o.shape[1], first_o.shape[0])

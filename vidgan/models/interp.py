@@ -19,10 +19,11 @@ from typing import ClassVar
 import torch
 
 from vidgan import ops
-from vidgan.errors import UnknownInterpolatorError, VidganError, did_you_mean
+from vidgan.errors import UnknownInterpolatorError, VidganError
 from vidgan.io.images import short_side_size
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis
 from vidgan.models.motion import _luma_u8, _upsample_flows
+from vidgan.registry import Registry
 
 __all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
            "interpolator_names", "learned_weights", "register_interpolator"]
@@ -42,24 +43,24 @@ class Interpolator(abc.ABC):
         """The frame at time ``t`` in (0, 1) between the prepared pair's frames."""
 
 
-_MODELS: dict[str, Callable[..., Interpolator]] = {}
+def _name_model(name: str, factory: Callable[..., Interpolator]) -> None:
+    if isinstance(factory, type):
+        factory.name = name
 
 
-def register_interpolator(name: str) -> Callable[[type[Interpolator]], type[Interpolator]]:
-    """Class decorator adding a model under ``name``; a name can be registered once."""
+#: Interpolation models by name (a class, or a factory such as a preset of the learned model);
+#: installed packages add theirs through the ``vidgan.interpolators`` entry points.
+INTERPOLATORS: Registry[Callable[..., Interpolator]] = Registry(
+    "interpolation model", entry_point_group="vidgan.interpolators", error=UnknownInterpolatorError,
+    check=_name_model,
+)
 
-    def add(cls: type[Interpolator]) -> type[Interpolator]:
-        if name in _MODELS:
-            raise ValueError(f"interpolation model {name!r} is already registered")
-        cls.name = name
-        _MODELS[name] = cls
-        return cls
-
-    return add
+#: ``@register_interpolator("name")`` on an Interpolator subclass.
+register_interpolator = INTERPOLATORS.register
 
 
 def interpolator_names() -> list[str]:
-    return sorted(_MODELS)
+    return INTERPOLATORS.names()
 
 
 def get_interpolator(name: str, **options: object) -> Interpolator:
@@ -69,13 +70,7 @@ def get_interpolator(name: str, **options: object) -> Interpolator:
         if not path.is_file():
             raise VidganError(f"interpolation weights {path} do not exist")
         return LearnedInterpolator(weights=path, **options)  # type: ignore[arg-type]
-    factory = _MODELS.get(name)
-    if factory is None:
-        names = interpolator_names()
-        raise UnknownInterpolatorError(
-            f"unknown interpolation model {name!r}{did_you_mean(name, names)}; available: {', '.join(names)}"
-        )
-    return factory(**options)
+    return INTERPOLATORS.get(name)(**options)
 
 
 @dataclass(frozen=True)
@@ -228,4 +223,4 @@ def _learned(preset: str) -> Callable[..., Interpolator]:
 
 
 for _preset in ("lite", "full"):
-    _MODELS[_preset] = _learned(_preset)
+    INTERPOLATORS.add(_preset, _learned(_preset))

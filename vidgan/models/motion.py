@@ -7,9 +7,8 @@ is right. Backends register themselves next to their class::
     @register_motion("dis")
     class DisMotion(MotionBackend): ...
 
-and are built by name with :func:`get_motion`. A backend defined in another module (the learned
-interpolation network) is added by decorating its class the same way and naming its module in
-``_BACKEND_MODULES``, which lookups import first; nothing else changes.
+and are built by name with :func:`get_motion`. A backend defined in another package is added by
+decorating its class the same way and naming it in the ``vidgan.motion`` entry-point group.
 
 Convention:
     frames are (1, 3, H, W) float RGB in [0, 1], both on one device. ``flow_cur_to_prev`` is
@@ -26,10 +25,8 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib
 import inspect
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, get_args
 
@@ -42,6 +39,7 @@ from vidgan import ops
 from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
 from vidgan.io.images import short_side_size
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis, dense_flow
+from vidgan.registry import Registry
 
 __all__ = [
     "DisMotion",
@@ -81,49 +79,29 @@ class MotionBackend(abc.ABC):
         """Forget per-stream state (after a scene cut, or before another stream)."""
 
 
-_BACKENDS: dict[str, type[MotionBackend]] = {}
-#: Modules outside this one that register backends when imported (the learned flow network).
-_BACKEND_MODULES: tuple[str, ...] = ()
-_MODULES_LOADED = False
+def _check_backend(name: str, cls: type[MotionBackend]) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, MotionBackend)):
+        raise TypeError(f"{cls!r} is not a MotionBackend subclass")
+    cls.name = name
 
 
-def register_motion(name: str) -> Callable[[type[MotionBackend]], type[MotionBackend]]:
-    """Class decorator adding a backend under ``name``; a name can be registered once."""
+#: Motion backends by name; installed packages add theirs through the ``vidgan.motion`` entry points.
+MOTION_BACKENDS: Registry[type[MotionBackend]] = Registry(
+    "motion backend", entry_point_group="vidgan.motion", error=UnknownMotionError, check=_check_backend,
+)
 
-    def add(cls: type[MotionBackend]) -> type[MotionBackend]:
-        if not (isinstance(cls, type) and issubclass(cls, MotionBackend)):
-            raise TypeError(f"{cls!r} is not a MotionBackend subclass")
-        if name in _BACKENDS:
-            raise ValueError(f"motion backend {name!r} is already registered by {_BACKENDS[name].__qualname__}")
-        cls.name = name
-        _BACKENDS[name] = cls
-        return cls
-
-    return add
-
-
-def _load_backend_modules() -> None:
-    global _MODULES_LOADED
-    if not _MODULES_LOADED:
-        _MODULES_LOADED = True
-        for module in _BACKEND_MODULES:
-            importlib.import_module(module)
+#: ``@register_motion("name")`` on a MotionBackend subclass.
+register_motion = MOTION_BACKENDS.register
 
 
 def motion_names() -> list[str]:
     """Names :func:`get_motion` accepts, sorted."""
-    _load_backend_modules()
-    return sorted(_BACKENDS)
+    return MOTION_BACKENDS.names()
 
 
 def get_motion(name: str, **options: object) -> MotionBackend:
     """A new backend ``name`` built with ``options`` (keyword options of its class)."""
-    names = motion_names()
-    cls = _BACKENDS.get(name)
-    if cls is None:
-        raise UnknownMotionError(
-            f"unknown motion backend {name!r}{did_you_mean(name, names)}; available: {', '.join(names)}"
-        )
+    cls = MOTION_BACKENDS.get(name)
     accepted = [
         p.name
         for p in inspect.signature(cls).parameters.values()

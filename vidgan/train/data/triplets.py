@@ -9,7 +9,6 @@ DIS flows from the true middle frame are the privileged motion the network is di
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,47 +16,18 @@ import numpy as np
 import torch
 
 from vidgan.errors import TrainingDataError
-from vidgan.frame import Frame
+from vidgan.io.frames import iter_frames
 from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.models.flow import create_dis, dense_flow
-from vidgan.train.data.files import IMAGE_SUFFIXES, find_images
+from vidgan.train.data.files import find_images
 from vidgan.train.data.motion import occluder_mask
 
 log = logging.getLogger("vidgan")
 
 
 def clip_frames(path: str | Path, *, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """(H, W, 3) uint8 RGB frames, in order, of a video or a folder of images (sorted by name).
-
-    Videos are decoded by :class:`vidgan.io.source.VideoSource`, so colour matrix and range follow
-    the stream's tags as everywhere in vidgan; a damaged video or an unreadable frame raises.
-    """
-    from vidgan.io.source import VideoSource
-
-    if max_frames is not None and max_frames <= 0:
-        return
-    if os.path.isdir(path):
-        files = sorted(p for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise TrainingDataError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        for file in files[:max_frames]:
-            image = try_read_image(file)
-            if image is None:
-                raise TrainingDataError(f"cannot read image {file}")
-            yield image
-        return
-    source = VideoSource(str(path))
-    decoded = 0
-    try:
-        for item in source.demux():
-            if isinstance(item, Frame):
-                yield item.to_rgb24()
-                decoded += 1
-                if max_frames is not None and decoded >= max_frames:
-                    return
-        source.raise_if_damaged(decoded)
-    finally:
-        source.close()
+    """The frames of a training clip (video or frame folder); what cannot be read is a TrainingDataError."""
+    return iter_frames(path, max_frames=max_frames, error=TrainingDataError)
 
 
 class TripletFrames:

@@ -1,4 +1,4 @@
-"""vidgan.eval.frames: the frames the metrics read from videos and frame folders."""
+"""vidgan.io.frames: the frames of videos and frame folders as RGB arrays."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.eval.synthetic import moving_square, write_images, write_video
-from vidgan.errors import EvalInputError, InputNotFoundError
-from vidgan.eval.frames import count_frames, evenly_spaced, frame_files, iter_frames, sample_frames
+from vidgan.errors import EvalInputError, InputNotFoundError, UnsupportedInputError
+from vidgan.io.frames import count_frames, evenly_spaced, frame_files, iter_frames, sample_frames
 
 
 class TestSampling:
@@ -48,12 +48,14 @@ class TestReading:
         (folder / "notes.txt").write_text("not a frame")
         assert [p.name for p in frame_files(folder)] == ["0000.png", "0001.png"]
 
-    def test_unusable_folders_are_eval_input_errors(self, tmp_path):
+    def test_unusable_folders_raise_the_callers_error(self, tmp_path):
         (tmp_path / "empty").mkdir()
         with pytest.raises(EvalInputError, match="holds no images"):
+            list(iter_frames(tmp_path / "empty", error=EvalInputError))
+        with pytest.raises(UnsupportedInputError, match="holds no images"):
             list(iter_frames(tmp_path / "empty"))
         with pytest.raises(InputNotFoundError, match="does not exist"):
             frame_files(tmp_path / "missing")
         (tmp_path / "file.png").write_bytes(b"")
         with pytest.raises(EvalInputError, match="is not a folder of images"):
-            frame_files(tmp_path / "file.png")
+            frame_files(tmp_path / "file.png", error=EvalInputError)
