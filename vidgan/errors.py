@@ -49,6 +49,10 @@ class EncodeError(VidganError, ValueError):
     """The encoder refused the requested settings (codec, pixel format, size)."""
 
 
+class DeviceUnavailableError(VidganError, RuntimeError):
+    """The device asked for (``--device cuda``) is not available on this machine."""
+
+
 class Interrupted(VidganError):
     """Stopped by SIGINT / SIGTERM; partial output has been removed."""
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from vidgan.bench import overview
 from vidgan.bench.overview import format_table, machine_line, run_bench
 from vidgan.commands import COMMANDS
-from vidgan.errors import VidganError
+from vidgan.errors import DeviceUnavailableError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -31,7 +31,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            raise VidganError("--device cuda: no CUDA GPU is available here; use --device cpu")
+            raise DeviceUnavailableError("--device cuda: no CUDA GPU is available here; use --device cpu")
     sizes = args.size or [(640, 360), (1280, 720)]
     rows = run_bench(sizes, device=device, frames=args.frames, use_ffmpeg=not args.no_ffmpeg)
     if args.json:

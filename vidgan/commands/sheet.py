@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from vidgan.commands import COMMANDS
-from vidgan.errors import VidganError
+from vidgan.errors import UnknownStyleError
 from vidgan.eval.sheet import make_sheet
 
 
@@ -17,7 +17,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
     styles = args.styles or style_names()
     if not styles:
-        raise VidganError("no styles installed; train one with: vidgan train style ...")
+        raise UnknownStyleError("no styles installed; train one with: vidgan train style ...")
     path = make_sheet(args.inputs, styles, Path(args.output), height=args.height,
                       frames_per_video=args.frames, device=resolve_device(args.device), preset=args.preset)
     print(f"vidgan: wrote {path}", file=sys.stderr)

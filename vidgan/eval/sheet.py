@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidgan.errors import VidganError
+from vidgan.errors import InputNotFoundError, OutputError, UnsupportedInputError
 from vidgan.io.images import is_image, try_read_image
 
 
@@ -22,11 +22,11 @@ def _read_inputs(paths: list[str], frames_per_video: int) -> list[tuple[str, np.
     for name in paths:
         path = Path(name)
         if not path.exists():
-            raise VidganError(f"sheet input {name} does not exist")
+            raise InputNotFoundError(f"sheet input {name} does not exist")
         if is_image(path):
             rgb = try_read_image(path)
             if rgb is None:
-                raise VidganError(f"sheet input {name} is not a readable image")
+                raise UnsupportedInputError(f"sheet input {name} is not a readable image")
             images.append((path.name, rgb))
             continue
         source = VideoSource(str(path))
@@ -83,11 +83,11 @@ def make_sheet(inputs: list[str], styles: list[str], output: Path, *, height: in
             cells.append(_label(out.byte().cpu().numpy(), style))
         rows.append(np.concatenate(cells, axis=1))
     if not rows:
-        raise VidganError("sheet: no input images or frames")
+        raise UnsupportedInputError("sheet: no input images or frames")
     width = max(row.shape[1] for row in rows)
     rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]
     sheet = np.concatenate(rows, axis=0)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(output), sheet[..., ::-1]):
-        raise VidganError(f"cannot write {output}")
+        raise OutputError(f"cannot write {output}")
     return output

@@ -12,7 +12,7 @@ from fractions import Fraction
 import av
 import av.filter
 
-from vidgan.errors import FilterOptionError, UnknownFilterError, VidganError, did_you_mean
+from vidgan.errors import FilterOptionError, UnknownFilterError, did_you_mean
 from vidgan.frame import (
     COLORSPACE_BT470BG,
     COLORSPACE_BT709,
@@ -107,7 +107,7 @@ class LibavFilterStage(Stage):
             graph.configure()
         except av.FFmpegError as exc:
             chain = ",".join(str(c) for c in self.calls)
-            raise VidganError(f"cannot configure filter chain {chain!r}: {exc.strerror}") from None
+            raise FilterOptionError(f"cannot configure filter chain {chain!r}: {exc.strerror}") from None
         self._graph, self._sink = graph, sink
         self._key = (frame.width, frame.height, frame.format.name, time_base)
 
