@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +24,9 @@ from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.models.flow import create_dis, dense_flow
 from vidgan.train.data.files import IMAGE_SUFFIXES, find_images
 from vidgan.train.data.motion import occluder_mask
+
+if TYPE_CHECKING:
+    import cv2
 
 log = logging.getLogger("vidgan")
 
@@ -73,7 +78,7 @@ class TripletFrames:
             self.synthetic = 1.0
         self.max_motion = max_motion
         self.skips = skips
-        self._dis = None
+        self._dis: cv2.DISOpticalFlow | None = None  # created on first use
         self.clips: list[list[np.ndarray]] = []
         for source in sources:
             frames: list[np.ndarray] = []
@@ -179,7 +184,7 @@ class TripletFrames:
         y, x = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
         return photo[y:y + side, x:x + side]
 
-    def _teacher_flows(self, stacks: np.ndarray, skip: set[int] = frozenset()) -> torch.Tensor:
+    def _teacher_flows(self, stacks: np.ndarray, skip: AbstractSet[int] = frozenset()) -> torch.Tensor:
         import cv2
 
         if self._dis is None:
