@@ -33,7 +33,7 @@ def option(
     min: float | None = None,
     max: float | None = None,
     flag: str | None = None,
-    metavar: str | None = None,
+    metavar: str | tuple[str, ...] | None = None,
     live: bool = False,
     nargs: str | int | None = None,
     cli: bool = True,

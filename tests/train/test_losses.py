@@ -1,7 +1,8 @@
-"""The style term: Laplacian pyramid and the patch-bank sliced Wasserstein distance."""
+"""The style term (Laplacian pyramid, the patch-bank sliced Wasserstein distance) and adding loss terms."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vidgan.train import losses
@@ -107,3 +108,14 @@ def test_structure_ignores_tone_and_fine_texture_but_not_layout():
     moved = torch.roll(layout, 16, dims=-1)
     assert float(losses.structure(darker, layout)) < 1e-4
     assert float(losses.structure(textured, layout)) < 0.2 * float(losses.structure(moved, layout))
+
+
+def test_total_adds_tensor_terms_and_refuses_none():
+    terms = [torch.tensor(0.5, requires_grad=True), torch.tensor(2.0, requires_grad=True)]
+    result = losses.total(iter(terms))
+    assert isinstance(result, torch.Tensor) and result.item() == 2.5
+    result.backward()
+    assert [t.grad.item() for t in terms] == [1.0, 1.0]
+    assert losses.total([terms[0]]) is terms[0]
+    with pytest.raises(ValueError, match="no loss terms"):
+        losses.total([])

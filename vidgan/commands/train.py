@@ -16,6 +16,7 @@ from typing import Any
 from vidgan.commands import COMMANDS, Subcommand, add_subcommands
 from vidgan.errors import UnknownNameError, VidganError
 from vidgan.options import add_option_flags, options_from_flags
+from vidgan.progress import ProgressMode
 from vidgan.registry import Registry
 from vidgan.train.checkpoint import CHECKPOINT_NAME
 from vidgan.train.config import InterpTrainingConfig, PackConfig, StyleTrainingConfig, TeacherConfig
@@ -35,7 +36,7 @@ def _config(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
         raise VidganError(f"vidgan train {args.kind}: {exc}") from None
 
 
-def _progress(args: argparse.Namespace) -> str:
+def _progress(args: argparse.Namespace) -> ProgressMode:
     return "json" if args.json else ("quiet" if args.quiet else "auto")
 
 

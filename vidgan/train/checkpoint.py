@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported when a checkpoint is touched, not when the CLI starts
     import torch
+    from _typeshed import DataclassInstance
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-def write_checkpoint(payload: dict, out: Path, config: object) -> Path:
+def write_checkpoint(payload: dict, out: Path, config: DataclassInstance) -> Path:
     """``torch.save`` to ``out/checkpoint.pt`` through a temporary file (a crash never leaves half a
     checkpoint), and the run's config as JSON beside it."""
     import torch

@@ -8,7 +8,7 @@ every checkpoint and into the exported model card.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from vidgan.options import check_options, option
 
@@ -74,10 +74,11 @@ class StyleTrainingConfig:
         check_options(self)
 
     @classmethod
-    def smoke(cls, content: tuple[str, ...], style: tuple[str, ...], out: str, **overrides) -> StyleTrainingConfig:
+    def smoke(cls, content: tuple[str, ...], style: tuple[str, ...], out: str, **overrides: Any) -> StyleTrainingConfig:
         """A few steps at tiny size: proves the loop, the checkpoint round trip and finite losses."""
-        settings = dict(name="smoke", content=content, style=style, steps=4, batch=2, crop=32,
-                        disc_width=8, checkpoint_every=2, sample_every=2, out=out, device="cpu", pool_size=4)
+        settings: dict[str, Any] = dict(name="smoke", content=content, style=style, steps=4, batch=2, crop=32,
+                                        disc_width=8, checkpoint_every=2, sample_every=2, out=out, device="cpu",
+                                        pool_size=4)
         settings.update(overrides)
         return cls(**settings)
 
@@ -116,9 +117,10 @@ class InterpTrainingConfig:
         check_options(self)
 
     @classmethod
-    def smoke(cls, sources: tuple[str, ...], out: str, **overrides) -> InterpTrainingConfig:
+    def smoke(cls, sources: tuple[str, ...], out: str, **overrides: Any) -> InterpTrainingConfig:
         """A few steps at a tiny size: proves the loop, the checkpoint round trip and finite losses."""
-        settings = dict(steps=4, batch=2, crop=64, image_side=96, max_frames=12, checkpoint_every=2, disc_width=8)
+        settings: dict[str, Any] = dict(steps=4, batch=2, crop=64, image_side=96, max_frames=12, checkpoint_every=2,
+                                        disc_width=8)
         settings.update(overrides)
         return cls(sources=sources, out=out, **settings)
 

@@ -19,8 +19,9 @@ a JSON model card. The triplets come from :mod:`vidgan.train.data.triplets`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,6 +40,13 @@ from vidgan.train.data.triplets import TripletFrames
 __all__ = ["InterpTrainer", "InterpTrainingConfig", "TripletFrames"]
 
 
+def _to_channels_last(module: torch.nn.Module) -> None:
+    """``Module.to(memory_format=...)``, in place: torch takes the keyword at run time, but its typed
+    overloads of ``Module.to`` leave it out."""
+    to = cast(Callable[..., torch.nn.Module], module.to)
+    to(memory_format=torch.channels_last)
+
+
 class InterpTrainer:
     """Interpolation network training, as a recipe of :func:`vidgan.train.loop.run`."""
 
@@ -50,7 +58,7 @@ class InterpTrainer:
         self.out = Path(config.out)
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
-        self.frames = frames
+        self._given_frames = frames
         self._ready = False
 
     def setup(self) -> None:
@@ -59,18 +67,18 @@ class InterpTrainer:
             return
         self._ready = True
         config = self.config
-        if self.frames is None:
-            self.frames = TripletFrames(config.sources, image_side=config.image_side, max_frames=config.max_frames,
-                                        skips=config.skips, photos=config.photos, synthetic=config.synthetic,
-                                        max_motion=config.max_motion)
+        given = self._given_frames
+        self.frames = given if given is not None else TripletFrames(
+            config.sources, image_side=config.image_side, max_frames=config.max_frames, skips=config.skips,
+            photos=config.photos, synthetic=config.synthetic, max_motion=config.max_motion)
         self.net = InterpNet(PRESETS[config.preset]).to(self.device)
         if config.crop % self.net.config.multiple:
             raise TrainingDataError(f"--crop must be a multiple of {self.net.config.multiple} for the "
                                     f"{config.preset} network; got {config.crop}")
         self.disc = MultiScaleDiscriminator(DiscriminatorConfig(width=config.disc_width, in_channels=9)).to(self.device)
         if self.device.type == "cuda":
-            self.net = self.net.to(memory_format=torch.channels_last)
-            self.disc = self.disc.to(memory_format=torch.channels_last)
+            _to_channels_last(self.net)
+            _to_channels_last(self.disc)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr, betas=(0.5, 0.999))
 
@@ -102,8 +110,8 @@ class InterpTrainer:
                                      (rebuilt1 - truth).abs().mean(1, keepdim=True) < 0.03), dim=1).float()
                 error = (flows.float() - teacher).abs()
                 flow_l1 = (error * trusted.repeat_interleave(2, dim=1)).mean()
-            lap = sum((a - b).abs().mean() for a, b in zip(losses.laplacian_pyramid(out, 4),
-                                                            losses.laplacian_pyramid(truth, 4)))
+            lap = losses.total((a - b).abs().mean() for a, b in zip(losses.laplacian_pyramid(out, 4),
+                                                                     losses.laplacian_pyramid(truth, 4)))
             g_adv = torch.zeros((), device=self.device)
             if c.lambda_adv:
                 fake = torch.cat((frame0, out, frame1), dim=1)

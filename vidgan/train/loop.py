@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -39,7 +39,10 @@ log = logging.getLogger("vidgan")
 
 
 class RunConfig(Protocol):
-    """The fields of a training config the loop reads (every training config has them)."""
+    """The fields of a training config the loop reads (every training config has them); a dataclass,
+    written as JSON beside each checkpoint."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     @property
     def steps(self) -> int: ...

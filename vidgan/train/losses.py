@@ -7,7 +7,7 @@ ReCoNet 2018). Cycle and identity terms are plain L1 (Zhu et al. 2017) and live 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -17,11 +17,22 @@ from vidgan.registry import Registry
 from vidgan.train.config import GanLoss, StyleTerm
 
 __all__ = ["GAN_LOSSES", "GanLoss", "PatchBank", "StyleTerm", "discriminator_adversarial", "generator_adversarial",
-           "gradient_penalty", "laplacian_pyramid", "structure", "temporal"]
+           "gradient_penalty", "laplacian_pyramid", "structure", "temporal", "total"]
+
+
+def total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of one or more loss terms: ``sum`` would also allow none and give the int 0."""
+    it = iter(terms)
+    result = next(it, None)
+    if result is None:
+        raise ValueError("no loss terms to add")
+    for term in it:
+        result = result + term
+    return result
 
 
 def _mean(scores: list[torch.Tensor], fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    return sum(fn(s).mean() for s in scores) / len(scores)
+    return total(fn(s).mean() for s in scores) / len(scores)
 
 
 class AdversarialLoss:

@@ -117,9 +117,14 @@ class StyleTrainer:
             return
         self._ready = True
         config = self.config
-        crops = dict(crop=config.crop, short_side=max(config.image_side, config.crop), scale=tuple(config.crop_scale))
-        self.content = data.ImageCrops(data.find_images(config.content), **crops)
-        self.style = data.ImageCrops(data.find_images(config.style), **crops)
+        low, high = config.crop_scale
+
+        def crops(folders: tuple[str, ...]) -> data.ImageCrops:
+            return data.ImageCrops(data.find_images(folders), crop=config.crop,
+                                   short_side=max(config.image_side, config.crop), scale=(low, high))
+
+        self.content = crops(config.content)
+        self.style = crops(config.style)
         self.videos = data.VideoPairs(list(config.videos), crop=config.crop) if config.videos else None
         self.pairs = PairedCrops(config.pairs, config.crop) if config.pairs else None
         skipped = self.content.skipped + self.style.skipped + (self.videos.skipped if self.videos else 0)

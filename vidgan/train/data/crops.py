@@ -85,7 +85,9 @@ class ImageCrops(torch.utils.data.Dataset):
         check_crop(crop, short_side)
         if not 0 < scale[0] <= scale[1] <= 1:
             raise TrainingDataError(f"scale must satisfy 0 < low <= high <= 1; got {scale}")
-        self.crop, self.short_side, self.scale, self.flip, self.seed = int(crop), short_side, tuple(scale), flip, seed
+        low, high = scale
+        self.crop, self.short_side, self.flip, self.seed = int(crop), short_side, flip, seed
+        self.scale: tuple[float, float] = (low, high)
         paths = find_images(paths) if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
         if not paths:
             raise TrainingDataError("no images given")

@@ -125,8 +125,8 @@ def _render(
     """
     height, width = coords.shape[1:]
     previous = source[margin:margin + height, margin:margin + width].copy()
-    current = cv2.remap(source, coords[0] + margin, coords[1] + margin, cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
+    current: np.ndarray = cv2.remap(source, coords[0] + margin, coords[1] + margin, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
     grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
     if not occluders:  # background only: valid wherever the sample point is inside the previous frame
         flow = np.stack((coords[0] - grid_x, coords[1] - grid_y))
@@ -151,7 +151,8 @@ def _render(
         alpha_before.append(alpha)
         layer = np.asarray(occ.coords, np.float32)
         px, py = layer[0] - x0, layer[1] - y0  # current pixels in patch coordinates
-        sampled = cv2.remap(rgba, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        sampled: np.ndarray = cv2.remap(rgba, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                        borderValue=0)
         a = sampled[..., 3:4]
         current *= 1 - a
         current += sampled[..., :3] * a
@@ -169,7 +170,7 @@ def _render(
     flow = target - np.stack((grid_x, grid_y))
     clear_before = [a <= 0 for a in alpha_before]
     pure = np.zeros((height, width), bool)
-    for k in np.flatnonzero(np.bincount(top.ravel(), minlength=len(layer_coords))):
+    for k in np.flatnonzero(np.bincount(top.ravel(), minlength=len(layer_coords))).tolist():
         pure_now = solid_now[k].copy()
         pure_before = np.ones((height, width), bool) if k == 0 else alpha_before[k - 1] >= 1
         for j in range(k + 1, len(layer_coords)):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +23,9 @@ from vidgan.io.images import fit_short_side, try_read_image
 from vidgan.models.flow import create_dis, dense_flow
 from vidgan.train.data.files import find_images
 from vidgan.train.data.motion import occluder_mask
+
+if TYPE_CHECKING:
+    import cv2
 
 log = logging.getLogger("vidgan")
 
@@ -43,7 +48,7 @@ class TripletFrames:
             self.synthetic = 1.0
         self.max_motion = max_motion
         self.skips = skips
-        self._dis = None
+        self._dis: cv2.DISOpticalFlow | None = None  # created on first use
         self.clips: list[list[np.ndarray]] = []
         for source in sources:
             frames: list[np.ndarray] = []
@@ -149,7 +154,7 @@ class TripletFrames:
         y, x = int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
         return photo[y:y + side, x:x + side]
 
-    def _teacher_flows(self, stacks: np.ndarray, skip: set[int] = frozenset()) -> torch.Tensor:
+    def _teacher_flows(self, stacks: np.ndarray, skip: AbstractSet[int] = frozenset()) -> torch.Tensor:
         import cv2
 
         if self._dis is None:

@@ -167,12 +167,13 @@ class VideoPairs:
         """
         from vidgan import ops
 
-        starts = [i for i in range(len(frames) - 1) if frames[i] is not None and frames[i + 1] is not None
-                  and frames[i].shape == frames[i + 1].shape]
+        kept = {i: frame for i, frame in enumerate(frames) if frame is not None}
+        starts = [i for i in range(len(frames) - 1) if i in kept and i + 1 in kept
+                  and kept[i].shape == kept[i + 1].shape]
         index_of: dict[int, int] = {}
         for first in range(0, len(starts), chunk):
             part = starts[first:first + chunk]
-            grey = {i: cv2.cvtColor(frames[i], cv2.COLOR_RGB2GRAY) for i in {*part, *(s + 1 for s in part)}}
+            grey = {i: cv2.cvtColor(kept[i], cv2.COLOR_RGB2GRAY) for i in {*part, *(s + 1 for s in part)}}
             flows = list(pool.map(lambda i, grey=grey: self._flows(grey[i], grey[i + 1]), part))
             backward = np.stack([b for b, _ in flows])  # current -> previous
             forward = np.stack([f for _, f in flows])
@@ -185,7 +186,7 @@ class VideoPairs:
                 for i in (start, start + 1):
                     if i not in index_of:
                         index_of[i] = len(self.frames)
-                        self.frames.append(frames[i])
+                        self.frames.append(kept[i])
                 self.pairs.append(_FramePair(index_of[start], index_of[start + 1],
                                              backward[j].astype(np.float16), valid))
 
