@@ -12,6 +12,7 @@ import pytest
 
 from tests.train.data.media import write_image
 from vidgan.errors import VidganError
+from vidgan.io.images import IMAGE_SUFFIXES
 from vidgan.train.data import (
     TrainingDataError,
     find_images,
@@ -45,7 +46,7 @@ def test_find_images_empty_folder_names_it(tmp_path):
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "readme.txt").write_text("hello")
     for folder in ("empty", "text"):
-        expected = f"no images (.jpg, .jpeg, .png, .bmp, .webp) in folder: {tmp_path / folder}"
+        expected = f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder: {tmp_path / folder}"
         with pytest.raises(TrainingDataError, match="^" + re.escape(expected) + "$") as info:
             find_images(tmp_path / folder)
         assert isinstance(info.value, VidganError) and isinstance(info.value, ValueError)
