@@ -140,3 +140,16 @@ def test_unknown_filter() -> None:
     assert get_filter("no_such_filter") is None
     with pytest.raises(UnknownFilterError, match="available: .*null"):
         create_stage("no_such_filter", [], StageContext())
+
+
+def test_a_stateless_filter_needs_no_constructor_of_its_own() -> None:
+    """The base Stage takes the (options, context) every registered filter is built with."""
+
+    @dataclass(frozen=True)
+    class NoKnobs:
+        pass
+
+    cls = register_filter("tests_registry_stateless")(type("Stateless", (Stage,), {"Options": NoKnobs}))
+    stage = create_stage("tests_registry_stateless", [], StageContext())
+    assert type(stage) is cls and stage.describe() == "Stateless"
+    assert isinstance(Stage(), Stage)

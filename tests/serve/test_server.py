@@ -28,6 +28,7 @@ from vidgan.serve.protocol import (
     Config,
     FrameLayout,
     MessageType,
+    ProtocolError,
     encode_text,
     pack_message,
 )
@@ -120,6 +121,18 @@ def test_unknown_style_is_an_error_the_client_can_recover_from(server):
         client.configure(config(chain="null"))
         frame = in_format(gradient_rgb(), "bgra")
         np.testing.assert_array_equal(client.process(frame), frame)
+
+
+def test_slots_need_a_live_configuration(server):
+    client = ServeClient(server.socket_path)
+    with pytest.raises(ProtocolError, match=r"configure\(\) first"):
+        client.input_slot(0)
+    client.hello()
+    client.configure(config(chain="null"))
+    assert client.output_slot(2).shape == (H, W, 4)
+    client.close()  # frees the shared memory: the slots are gone with it
+    with pytest.raises(ProtocolError, match=r"configure\(\) first"):
+        client.output_slot(0)
 
 
 def test_frame_adding_chains_are_refused(server):

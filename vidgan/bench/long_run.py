@@ -48,6 +48,8 @@ def main() -> int:
     )
     vidgan = subprocess.Popen([sys.executable, "-m", "vidgan", "pipe", "-vf", args.chain, "--json"],
                               stdin=source.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=False)
+    log = vidgan.stderr
+    assert source.stdout is not None and vidgan.stdout is not None and log is not None  # all PIPEs
     source.stdout.close()
     sink = subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-f", "nut", "-i", "-", "-f", "null", "-"],
                             stdin=vidgan.stdout)
@@ -55,7 +57,7 @@ def main() -> int:
     progress = {"done": 0}
 
     def read_progress() -> None:
-        for raw in vidgan.stderr:
+        for raw in log:
             try:
                 record = json.loads(raw)
             except ValueError:

@@ -18,16 +18,22 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import av
 import numpy as np
 
 from vidgan.bench.timing import timed
 from vidgan.errors import VidganError
+
+if TYPE_CHECKING:
+    import torch
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -70,7 +76,7 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -
             container.mux(packet)
 
 
-def per_frame_ms(items: list, work: Callable[[object], object], device: str, warmup: int = 2) -> float:
+def per_frame_ms(items: Sequence[T], work: Callable[[T], object], device: str, warmup: int = 2) -> float:
     """Median ms of ``work(item)`` over ``items`` after ``warmup`` calls."""
     for item in items[:warmup]:
         work(item)
@@ -126,7 +132,7 @@ def _kernel_rows(size: str, width: int, height: int, device: str) -> list[Row]:
     return rows
 
 
-def _naive_ms(frames: list, device: str) -> float | None:
+def _naive_ms(frames: list[av.VideoFrame], device: str) -> float | None:
     """The same recurrent stylization written the obvious way, per frame: OpenCV YUV->RGB on the host,
     OpenCV DIS flow on the frame's grey levels, the torch reference warp, the generator in fp32, a
     plain blend, and RGB->YUV back with OpenCV; no fused kernels, no reuse, no overlap."""
@@ -134,7 +140,7 @@ def _naive_ms(frames: list, device: str) -> float | None:
     import torch
 
     from vidgan.io.images import fit_short_side
-    from vidgan.models.flow import create_dis
+    from vidgan.models.flow import create_dis, dense_flow
     from vidgan.models.zoo import find_style, load_generator
     from vidgan.ops import reference
 
@@ -144,24 +150,27 @@ def _naive_ms(frames: list, device: str) -> float | None:
         return None
     height, width = frames[0].height, frames[0].width
     dis = create_dis("medium")
-    state: dict[str, object] = {}
+    previous_grey: np.ndarray | None = None
+    previous_output: torch.Tensor | None = None
 
-    def run(frame) -> None:
+    def run(frame: av.VideoFrame) -> None:
+        nonlocal previous_grey, previous_output
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
         rgb = fit_short_side(rgb, 360)
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
-        warped = confidence = None
-        if "grey" in state:
-            flow = dis.calc(grey, state["grey"], None)  # current -> previous
+        warped: torch.Tensor | None = None
+        confidence: torch.Tensor | None = None
+        if previous_grey is not None and previous_output is not None:
+            flow = dense_flow(dis, grey, previous_grey)  # current -> previous
             flow_t = torch.from_numpy(flow).to(device).permute(2, 0, 1)[None]
-            warped, inside = reference.warp(state["output"], flow_t, border="edge")
+            warped, inside = reference.warp(previous_output, flow_t, border="edge")
             confidence = inside
         with torch.no_grad():
             out = model(image, warped, confidence)
-        if warped is not None:
+        if warped is not None and confidence is not None:
             out = out * (1 - 0.8 * confidence) + warped * (0.8 * confidence)
-        state["grey"], state["output"] = grey, out
+        previous_grey, previous_output = grey, out
         full = torch.nn.functional.interpolate(out, size=(height, width), mode="bilinear")
         back = (full[0].clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
         cv2.cvtColor(back, cv2.COLOR_RGB2YUV_I420)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import torch
@@ -30,9 +31,10 @@ import torch.nn.functional as F
 
 from vidgan import ops
 from vidgan.bench.timing import cpu_model, timed
+from vidgan.device import Precision
 from vidgan.graph.stage import StageContext
 from vidgan.models.motion import MotionEstimate, get_motion
-from vidgan.models.stylizer import build_generator
+from vidgan.models.stylizer import Preset, build_generator
 from vidgan.models.zoo import ModelFileError, UnknownStyleError, find_style, load_generator, save_style
 from vidgan.stages.stylize import StylizeStage
 
@@ -63,7 +65,8 @@ def kernel_threads(threads: int | None) -> int | None:
     except ImportError:
         return None
     if threads:
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        # numba.config fills its attributes in at import, out of the type checker's sight
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     return numba.get_num_threads()
 
 
@@ -90,12 +93,12 @@ def resolve_style(style: str | None, preset: str, device: torch.device, tmp: Pat
     return str(path), f"untrained build_generator({preset!r}): same architecture and cost as a trained {preset} style"
 
 
-def bench_size(width: int, height: int, style: str, preset: str, frames: int, device: torch.device,
-               default_threads: int, precision: str = "auto") -> tuple[dict[str, list[float]], str]:
+def bench_size(width: int, height: int, style: str, preset: Preset, frames: int, device: torch.device,
+               default_threads: int, precision: Precision = "auto") -> tuple[dict[str, list[float]], str]:
     """Seconds per frame of every row at one frame size (warm-up frames dropped), and the processing size."""
     context = StageContext(device=str(device))
 
-    def make(**options: object) -> StylizeStage:
+    def make(**options: Any) -> StylizeStage:
         return StylizeStage(StylizeStage.Options(style=style, preset=preset, precision=precision, **options), context)
 
     stage, live, per_frame = make(motion="dis"), make(motion="dis", flow="fast"), make(motion="none")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from vidgan.frame import Frame
 
@@ -32,6 +32,13 @@ class Stage:
     #: True when every input frame gives exactly one output frame of the same size
     #: (what the frei0r adapter requires).
     one_to_one: ClassVar[bool] = True
+    #: The filter's options, a dataclass built from ``-vf`` text; every registered filter defines it.
+    Options: ClassVar[type]
+    #: The name the filter registry knows this stage by, set when it registers.
+    filter_name: ClassVar[str]
+
+    def __init__(self, options: Any = None, context: StageContext | None = None) -> None:
+        """Registered filters are built as ``cls(options, context)``; the base keeps neither."""
 
     def process(self, frame: Frame) -> list[Frame]:
         raise NotImplementedError

@@ -125,7 +125,7 @@ class PreviewWindow:
         self.pygame = pygame
         pygame.display.init()
         pygame.display.set_caption(title)
-        self.screen = None
+        self.screen: pygame.Surface | None = None
         self.closed = False
 
     def show(self, rgb: np.ndarray) -> None:
@@ -217,13 +217,14 @@ def run_live(
                 continue
             frame, captured_at = item
             for out in pipeline.process(frame):
-                rgb = out.to_rgb24() if (window or virtual_cam) else None
-                if virtual_cam:
-                    if vcam is None:
-                        vcam = VirtualCamera(rgb.shape[1], rgb.shape[0], fps)
-                    vcam.send(rgb)
-                if window:
-                    window.show(rgb)
+                if window or virtual_cam:
+                    rgb = out.to_rgb24()
+                    if virtual_cam:
+                        if vcam is None:
+                            vcam = VirtualCamera(rgb.shape[1], rgb.shape[0], fps)
+                        vcam.send(rgb)
+                    if window:
+                        window.show(rgb)
                 if sink:
                     sink.write(out)
                 report.processed += 1

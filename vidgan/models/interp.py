@@ -21,7 +21,7 @@ import torch
 from vidgan import ops
 from vidgan.errors import UnknownInterpolatorError, VidganError
 from vidgan.io.images import short_side_size
-from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis
+from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis, dense_flow
 from vidgan.models.motion import _luma_u8, _upsample_flows
 from vidgan.registry import Registry
 
@@ -112,7 +112,7 @@ class DisInterpolator(Interpolator):
             return zero, zero.clone()
         gray0, gray1 = _luma_u8(frame0, size), _luma_u8(frame1, size)
         # gray0(x) ≈ gray1(x + flow01), and the other way round
-        flows = _upsample_flows((self._dis.calc(gray0, gray1, None), self._dis.calc(gray1, gray0, None)),
+        flows = _upsample_flows((dense_flow(self._dis, gray0, gray1), dense_flow(self._dis, gray1, gray0)),
                                 (height, width), frame0.device)
         return flows[0:1], flows[1:2]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn as nn
@@ -41,12 +41,12 @@ class InterpNetConfig:
     refine: int = 16  # channels of the full-resolution residual (0: none)
 
     @classmethod
-    def from_dict(cls, data: dict) -> InterpNetConfig:
+    def from_dict(cls, data: dict[str, Any]) -> InterpNetConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown interpolation network settings {sorted(unknown)}; known: {sorted(names)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
 
     @property
@@ -69,6 +69,14 @@ def _act() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
 
 
+def _zeroed(conv: nn.Conv2d) -> nn.Conv2d:
+    """``conv`` with zero weights and bias: a head that starts out predicting nothing."""
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    return conv
+
+
 class FlowLevel(nn.Module):
     """One level: stride-4 encoder, a few convolutions, a zero-initialised head upsampled back."""
 
@@ -77,9 +85,7 @@ class FlowLevel(nn.Module):
         self.encode = nn.Sequential(nn.Conv2d(_LEVEL_INPUTS, width // 2, 3, 2, 1), _act(),
                                     nn.Conv2d(width // 2, width, 3, 2, 1), _act())
         self.body = nn.Sequential(*[m for _ in range(depth) for m in (nn.Conv2d(width, width, 3, 1, 1), _act())])
-        self.head = nn.Conv2d(width, 5, 3, 1, 1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.head = _zeroed(nn.Conv2d(width, 5, 3, 1, 1))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         features = self.encode(inputs)
@@ -94,13 +100,11 @@ class InterpNet(nn.Module):
             raise ValueError("widths and scales need one entry per level")
         self.config = config
         self.levels = nn.ModuleList(FlowLevel(width, config.depth) for width in config.widths)
-        self.refine = None
+        self.refine: nn.Sequential | None = None
         if config.refine:
             self.refine = nn.Sequential(nn.Conv2d(3 * 5 + 2, config.refine, 3, 1, 1), _act(),
                                         nn.Conv2d(config.refine, config.refine, 3, 1, 1), _act(),
-                                        nn.Conv2d(config.refine, 3, 3, 1, 1))
-            nn.init.zeros_(self.refine[-1].weight)
-            nn.init.zeros_(self.refine[-1].bias)
+                                        _zeroed(nn.Conv2d(config.refine, 3, 3, 1, 1)))
 
     def estimate(self, frame0: torch.Tensor, frame1: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Flows (N, 4, H, W) from t to frame 0 and to frame 1, and the fusion mask's logit (N, 1, H, W).

@@ -24,7 +24,6 @@ from vidgan.serve.protocol import (
     HEADER,
     Config,
     DoneStatus,
-    FrameLayout,
     MessageType,
     ProtocolError,
     decode_text,
@@ -106,12 +105,12 @@ class ServeClient:
         return ready
 
     def input_slot(self, slot: int) -> np.ndarray:
-        layout = self._layout()
-        return pixels.slot_view(self.shm.buf, layout.input_offset(slot), layout)
+        config = self._configured()
+        return pixels.slot_view(self._buffer(), config.layout.input_offset(slot), config.layout)
 
     def output_slot(self, slot: int) -> np.ndarray:
-        layout = self._layout()
-        return pixels.slot_view(self.shm.buf, layout.output_offset(slot, self.config.slots), layout)
+        config = self._configured()
+        return pixels.slot_view(self._buffer(), config.layout.output_offset(slot, config.slots), config.layout)
 
     def submit(self, slot: int, timestamp_ns: int) -> None:
         self.send(MessageType.FRAME, FRAME_PAYLOAD.pack(slot, 0, timestamp_ns))
@@ -129,10 +128,16 @@ class ServeClient:
             raise ServerError("the server could not process the frame (see its log)")
         return self.output_slot(slot).copy()
 
-    def _layout(self) -> FrameLayout:
+    def _configured(self) -> Config:
         if self.config is None:
             raise ProtocolError("configure() first")
-        return self.config.layout
+        return self.config
+
+    def _buffer(self) -> memoryview:
+        buf = None if self.shm is None else self.shm.buf
+        if buf is None:  # closed since
+            raise ProtocolError("configure() first")
+        return buf
 
     def _free_shm(self) -> None:
         if self.shm is not None:

@@ -163,13 +163,16 @@ class _Session:
         self.send(MessageType.DONE, DONE_PAYLOAD.pack(slot, int(status), timestamp_ns, elapsed), seq)
 
     def _process(self, slot: int, timestamp_ns: int) -> None:
-        config, layout, color = self.config, self.config.layout, self.color
-        source = pixels.slot_view(self.shm.buf, layout.input_offset(slot), layout)
-        target = pixels.slot_view(self.shm.buf, layout.output_offset(slot, config.slots), layout)
+        config, shm, pipeline, color = self.config, self.shm, self.pipeline, self.color
+        # on_frame checked that CONFIGURE succeeded, which sets all four
+        assert config is not None and shm is not None and pipeline is not None and color is not None
+        layout = config.layout
+        source = pixels.slot_view(shm.buf, layout.input_offset(slot), layout)
+        target = pixels.slot_view(shm.buf, layout.output_offset(slot, config.slots), layout)
         pts = timestamp_ns if self.last_pts is None or timestamp_ns > self.last_pts else self.last_pts + 1
         self.last_pts = pts
         frame = pixels.frame_from_slot(source, layout, color, pts=pts, time_base=TIME_BASE)
-        produced = self.pipeline.process(frame)
+        produced = pipeline.process(frame)
         if len(produced) != 1:
             raise ValueError(f"the chain gave {len(produced)} frames for one")
         pixels.write_frame_to_slot(produced[0], target, source, layout, color)
@@ -235,15 +238,17 @@ class Server:
     def serve_forever(self) -> None:
         if self._listener is None:
             self.bind()
+        listener = self._listener
+        assert listener is not None  # bind() sets it
         selector = selectors.DefaultSelector()
-        selector.register(self._listener, selectors.EVENT_READ)
+        selector.register(listener, selectors.EVENT_READ)
         selector.register(self._wake_r, selectors.EVENT_READ)
         log.warning("vidgan serve: listening on %s (device %s)", self.socket_path, self.device)
         try:
             while not self._stop.is_set():
                 for key, _ in selector.select(timeout=1.0):
-                    if key.fileobj is self._listener and not self._stop.is_set():
-                        self._accept()
+                    if key.fileobj is listener and not self._stop.is_set():
+                        self._accept(listener)
         finally:
             selector.close()
             self._shutdown()
@@ -278,8 +283,8 @@ class Server:
         log.warning("vidgan serve: stopped")
 
     # -- clients ----------------------------------------------------------------------------
-    def _accept(self) -> None:
-        conn, _ = self._listener.accept()
+    def _accept(self, listener: socket.socket) -> None:
+        conn, _ = listener.accept()
         with self._lock:
             self._count += 1
             number = self._count

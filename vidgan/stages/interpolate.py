@@ -21,6 +21,7 @@ from vidgan.graph.stage import Stage, StageContext
 from vidgan.options import check_options, option
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 
@@ -71,7 +72,7 @@ class InterpolateStage(Stage):
         self._previous: tuple[Frame, torch.Tensor, Fraction] | None = None
         self._frames_in = 0
         self._last_time: Fraction | None = None  # of the last input frame, kept or dropped
-        self._thumbnail = None  # dedupe: luma thumbnail of the last kept frame
+        self._thumbnail: np.ndarray | None = None  # dedupe: luma thumbnail of the last kept frame
         self.dropped = 0  # dedupe: repeated frames left out
         self._next_index = 0  # fps mode: index of the next output frame on the grid
         self._grid_start: int | None = None  # fps mode: grid index of the first frame's time

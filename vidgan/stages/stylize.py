@@ -79,8 +79,8 @@ class StylizeStage(Stage):
         if self.device.type == "cuda":
             self.model = self.model.to(self.dtype)
         # channels-last on the CPU too: oneDNN's convolutions run about 1.6x faster in it (lite, 640x360)
-        self.model = self.model.to(memory_format=torch.channels_last)
-        self._forward = self.model
+        self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
+        self._forward: Callable[..., torch.Tensor] = self.model
         if options.compile:
             # Inductor fuses the activations and the logit-space head into the convolutions' loops:
             # lite at 640x360 on 2 CPU cores 37 -> 30 ms, after ~30 s compiling on the first frame
@@ -192,7 +192,7 @@ class StylizeStage(Stage):
         """The generator at the stage's precision; float32 out."""
         import torch
 
-        net_in = (small, warped, confidence)
+        net_in: tuple[torch.Tensor | None, ...] = (small, warped, confidence)
         if self.device.type == "cuda" and self.dtype != torch.float32:
             net_in = tuple(
                 None if t is None else t.to(self.dtype).contiguous(memory_format=torch.channels_last) for t in net_in
