@@ -44,7 +44,7 @@ class Interpolator(abc.ABC):
 
 
 def _name_model(name: str, factory: Callable[..., Interpolator]) -> None:
-    if isinstance(factory, type):
+    if isinstance(factory, type) and issubclass(factory, Interpolator):
         factory.name = name
 
 

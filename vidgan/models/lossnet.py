@@ -53,6 +53,7 @@ class VGGFeatures(nn.Module):
 
     def _conv(self, key: str, x: torch.Tensor) -> torch.Tensor:
         conv = self.convs[key]
+        assert isinstance(conv, nn.Conv2d)
         if conv.kernel_size[0] == 3:
             x = F.pad(x, (1, 1, 1, 1), mode="reflect")
         return F.conv2d(x, conv.weight, conv.bias)
@@ -85,7 +86,7 @@ def load_loss_net(path: str | os.PathLike[str] | None = None, device: str | torc
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"loss network {file} is not a readable safetensors file: {exc}") from None
     net = VGGFeatures()
-    wanted = {f"{key}.weight": (cout, cin, k, k) for key, (cout, cin, k) in _CONVS.items()}
+    wanted: dict[str, tuple[int, ...]] = {f"{key}.weight": (cout, cin, k, k) for key, (cout, cin, k) in _CONVS.items()}
     wanted |= {f"{key}.bias": (cout,) for key, (cout, _cin, _k) in _CONVS.items()}
     got = {name: tuple(t.shape) for name, t in tensors.items()}
     if got != wanted:
