@@ -107,8 +107,8 @@ def measure_perceptual(
     """Gram distances with the loss network at ``loss_net`` (else ``$VIDGAN_LOSS_NET``).
 
     Neither given: :class:`NotMeasured`. A file that is given but missing or wrong raises the
-    loader's one-line :class:`~vidgan.errors.ModelFileError`. Crop positions: paintings from
-    ``[seed, 20]``, frames from ``[seed, 21]`` (the same stream for OUT and INPUT).
+    loader's one-line :class:`~vidgan.errors.ModelFileError`. Crop positions of every set (paintings,
+    OUT, INPUT) come from a fresh ``[seed, 20]`` stream, so identical sets score exactly 0.
     """
     chosen = loss_net or os.environ.get(LOSS_NET_ENV)
     if not chosen:
@@ -120,7 +120,7 @@ def measure_perceptual(
     reference = gram_statistics(net, paintings, np.random.default_rng([seed, 20]))
 
     def distance(images: Sequence[np.ndarray]) -> GramDistance:
-        return gram_distance(reference, gram_statistics(net, images, np.random.default_rng([seed, 21])), len(images))
+        return gram_distance(reference, gram_statistics(net, images, np.random.default_rng([seed, 20])), len(images))
 
     return PerceptualDistance(output=distance(output), input=None if input is None else distance(input),
                               loss_net=str(Path(chosen)))
@@ -128,12 +128,14 @@ def measure_perceptual(
 
 def measure_colour(paintings: Sequence[np.ndarray], output: Sequence[np.ndarray],
                    input: Sequence[np.ndarray] | None, *, seed: int) -> ColourDistance:  # noqa: A002
-    """Lab SWD of OUT and INPUT to the paintings' pixels. Pixel positions: paintings from ``[seed, 10]``,
-    frames from ``[seed, 11]`` (the same stream for OUT and INPUT)."""
+    """Lab SWD of OUT and INPUT to the paintings' pixels.
+
+    Pixel positions of every set come from a fresh ``[seed, 10]`` stream, so identical sets score exactly 0.
+    """
     reference = lab_pixels(paintings, np.random.default_rng([seed, 10]))
 
     def distance(images: Sequence[np.ndarray]) -> float:
-        return lab_distance(reference, lab_pixels(images, np.random.default_rng([seed, 11])), seed=seed)
+        return lab_distance(reference, lab_pixels(images, np.random.default_rng([seed, 10])), seed=seed)
 
     return ColourDistance(output=distance(output), input=None if input is None else distance(input))
 
