@@ -109,3 +109,20 @@ def make_style_sets(folder: Path) -> dict[str, Path]:
         "translated": write_images(folder / "translated", [np.roll(s, (13, 29), axis=(0, 1)) for s in sources]),
         "unrelated": write_images(folder / "unrelated", [blobs(seed) for seed in range(4)]),
     }
+
+
+def random_loss_net(path: Path, seed: int = 0) -> Path:
+    """A loss-network file of the right layout with He-scaled random weights (no real VGG in the tests)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from vidgan.models.lossnet import VGGFeatures
+
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for name, tensor in VGGFeatures().state_dict().items():
+        fan_in = tensor[0].numel() if tensor.dim() > 1 else 1
+        scale = (2 / fan_in) ** 0.5 if tensor.dim() > 1 else 0.01
+        tensors[name.removeprefix("convs.")] = torch.randn(tensor.shape, generator=generator) * scale
+    save_file(tensors, str(path))
+    return path

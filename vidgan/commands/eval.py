@@ -118,7 +118,40 @@ def _style_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=_positive_int, default=16, metavar="N",
                         help="frames sampled evenly from each video (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of patch positions and projections (default 0)")
+    parser.add_argument("--loss-net", default=None, metavar="FILE",
+                        help="VGG19 conv1_1..relu3_1 safetensors for the perceptual style distance "
+                             "(default $VIDGAN_LOSS_NET; without one that row is not measured)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
+def _look_rows(report) -> list[str]:
+    """The perceptual, colour and edge rows of the style table (``not measured: why`` where they could not be)."""
+    from vidgan.eval.look import NotMeasured
+
+    def number(value: float | None, digits: int = 4) -> str:
+        return f"{'-':>10}" if value is None else f"{value:>10.{digits}f}"
+
+    lines = ["", f"  {'what a viewer sees':<34}{'output':>10}{'input':>10}{'ratio':>10}"]
+    perceptual, colour, edges = report.perceptual, report.colour, report.edges
+    label = "perceptual style (VGG Gram)"
+    if isinstance(perceptual, NotMeasured):
+        lines.append(f"  {label:<34}not measured: {perceptual.reason}")
+    else:
+        inp = None if perceptual.input is None else perceptual.input.mean
+        lines.append(f"  {label:<34}{number(perceptual.output.mean)}{number(inp)}{number(perceptual.ratio, 3)}")
+    label = "Lab colour distance (SWD)"
+    if isinstance(colour, NotMeasured):
+        lines.append(f"  {label:<34}not measured: {colour.reason}")
+    else:
+        verdict = {None: "", True: "  below the input's", False: "  not below the input's"}[colour.below_input]
+        lines.append(f"  {label:<34}{number(colour.output, 2)}{number(colour.input, 2)}{'':>10}{verdict}")
+    label = "edge correlation with input"
+    if isinstance(edges, NotMeasured):
+        lines.append(f"  {label:<34}not measured: {edges.reason}")
+    else:
+        lines.append(f"  {label:<34}{number(edges.mean, 3)}")
+    lines.append("  lower = closer to the paintings, except edge correlation: 1 = the input's edges kept")
+    return lines
 
 
 def format_style(report) -> str:
@@ -142,6 +175,7 @@ def format_style(report) -> str:
     if report.ratio is not None:
         verdict = "moved toward" if report.ratio < 1 else "did not move toward"
         lines += ["", f"  ratio output/input: {report.ratio:.3f} (the output {verdict} the paintings' patch statistics)"]
+    lines += _look_rows(report)
     lines += ["", f"level 0 is the finest band, level {levels - 1} the low-pass residual (colour); "
                   f"{s.patches_per_image} patches per image and level, {s.repeats}x{s.directions} projections, "
                   f"seed {s.seed}"]
@@ -152,7 +186,7 @@ def _run_style(args: argparse.Namespace) -> int:
     from vidgan.eval.style import SwdSettings, style_distance
 
     report = style_distance(args.paintings, args.output, args.input,
-                            settings=SwdSettings(max_frames=args.frames, seed=args.seed))
+                            settings=SwdSettings(max_frames=args.frames, seed=args.seed), loss_net=args.loss_net)
     print(json.dumps(report.to_dict()) if args.json else format_style(report))
     return 0
 
@@ -160,7 +194,10 @@ def _run_style(args: argparse.Namespace) -> int:
 EVAL_METRICS.add("style", Subcommand(
     help="style distance (multi-scale SWD) of a stylized video to a folder of paintings",
     description="Multi-scale sliced Wasserstein distance (Karras et al. 2018) between 7x7 Laplacian-pyramid "
-                "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT.",
+                "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT. "
+                "Beside it: the perceptual style distance (Gram matrices of VGG19 features on a 3-level "
+                "pyramid, with --loss-net), the Lab colour distance to the paintings, and with INPUT the "
+                "edge correlation of OUT with INPUT.",
     add_arguments=_style_arguments,
     run=_run_style,
 ))

@@ -2,6 +2,8 @@
 
 How close a stylized video's brush strokes, textures and colours are to a folder of paintings,
 without a pretrained network: the same numbers on every machine for the same inputs and seed.
+The SWD rewards its own objective more than the look, so the report also carries the measures of
+:mod:`vidgan.eval.look` (perceptual Gram distance, Lab colour distance, edge correlation).
 See docs/eval.md.
 """
 
@@ -18,7 +20,19 @@ import cv2
 import numpy as np
 
 from vidgan.errors import EvalInputError, InputNotFoundError
-from vidgan.io.frames import sample_frames
+from vidgan.eval.look import (
+    ColourDistance,
+    EdgeCorrelation,
+    NotMeasured,
+    PerceptualDistance,
+    measure_colour,
+    measure_edges,
+    measure_perceptual,
+)
+from vidgan.eval.sliced import random_directions as _random_directions
+from vidgan.eval.sliced import sliced_wasserstein
+from vidgan.eval.sliced import subsample as _subsample
+from vidgan.io.frames import count_frames, sample_frames
 
 __all__ = [
     "StyleDistance",
@@ -122,30 +136,6 @@ def _channel_stats(descriptors: np.ndarray, channels: int = 3) -> tuple[np.ndarr
     return values.mean(axis=0).astype(np.float32), np.maximum(values.std(axis=0), 1e-6).astype(np.float32)
 
 
-def sliced_wasserstein(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> float:
-    """Mean over unit ``directions`` (D, K) of the 1-D Wasserstein-1 distance between projections of ``a`` and ``b``.
-
-    ``a`` and ``b`` are (N, D) with the same N: sorted projections pair up the two empirical
-    distributions, so W1 along one direction is the mean absolute difference of the sorted values.
-    """
-    if len(a) != len(b):
-        raise ValueError(f"sliced_wasserstein: sets must be the same size; got {len(a)} and {len(b)}")
-    projected_a = np.sort(a @ directions, axis=0)
-    projected_b = np.sort(b @ directions, axis=0)
-    return float(np.abs(projected_a - projected_b).mean(dtype=np.float64))
-
-
-def _random_directions(dims: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    directions = rng.standard_normal((dims, count)).astype(np.float32)
-    return directions / np.linalg.norm(directions, axis=0, keepdims=True)
-
-
-def _subsample(descriptors: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    if len(descriptors) <= count:
-        return descriptors
-    return descriptors[np.sort(rng.choice(len(descriptors), count, replace=False))]
-
-
 @dataclass(frozen=True)
 class StyleDistance:
     """SWD of one image set against the paintings: per pyramid level (finest first) and their mean."""
@@ -170,6 +160,9 @@ class StyleReport:
     input: StyleDistance | None
     settings: SwdSettings
     seconds: float
+    perceptual: PerceptualDistance | NotMeasured = NotMeasured("not computed")
+    colour: ColourDistance | NotMeasured = NotMeasured("not computed")
+    edges: EdgeCorrelation | NotMeasured = NotMeasured("not computed")
 
     @property
     def ratio(self) -> float | None:
@@ -191,6 +184,9 @@ class StyleReport:
             "output_swd": distance(self.output),
             "input_swd": distance(self.input),
             "ratio": self.ratio,
+            "perceptual": self.perceptual.to_dict(),
+            "lab_colour": self.colour.to_dict(),
+            "edge_correlation": self.edges.to_dict(),
             "settings": asdict(self.settings),
             "seconds": self.seconds,
         }
@@ -206,6 +202,7 @@ def style_distance(
     input: str | Path | None = None,  # noqa: A002 - the CLI's name for it
     *,
     settings: SwdSettings = SwdSettings(),
+    loss_net: str | os.PathLike[str] | None = None,
 ) -> StyleReport:
     """Multi-scale SWD of ``output`` (and ``input``) against a folder of paintings, after Karras et al. (2018).
 
@@ -214,6 +211,10 @@ def style_distance(
     the larger set randomly subsampled to the smaller's size; SWD over ``repeats x directions`` random
     unit projections. Random streams are fixed by ``settings.seed`` and shared between output and
     input (same positions, projections and painting subsample), so identical inputs score identically.
+
+    The same sampled images also give the measures of :mod:`vidgan.eval.look`: the perceptual
+    distance with the VGG19 at ``loss_net`` (else ``$VIDGAN_LOSS_NET``; neither: not measured),
+    the Lab colour distance, and with ``input`` the edge correlation of frame pairs.
     """
     started = time.perf_counter()
     if not os.path.isdir(paintings):
@@ -226,8 +227,7 @@ def style_distance(
     stats = [_channel_stats(level) for level in reference]
     reference = [_normalise(level, *stat) for level, stat in zip(reference, stats)]
 
-    def distance(path: str | Path) -> StyleDistance:
-        images = _style_images(path, settings.max_frames, settings.long_side)
+    def distance(images: list[np.ndarray], path: str | Path) -> StyleDistance:
         own = patch_descriptors(images, settings=settings, rng=np.random.default_rng([settings.seed, 1]),
                                 what=f"a frame of {path}")
         per_level = []
@@ -241,10 +241,27 @@ def style_distance(
             per_level.append(sliced_wasserstein(ref_part, mine_part, directions))
         return StyleDistance(per_level=tuple(per_level), images=len(images))
 
-    output_distance = distance(output)
-    input_distance = distance(input) if input is not None else None
+    output_images = _style_images(output, settings.max_frames, settings.long_side)
+    input_images = None if input is None else _style_images(input, settings.max_frames, settings.long_side)
+    output_distance = distance(output_images, output)
+    input_distance = None if input is None or input_images is None else distance(input_images, input)
     return StyleReport(
         paintings_path=str(paintings), output_path=str(output), input_path=None if input is None else str(input),
         paintings=len(painting_images), output=output_distance, input=input_distance, settings=settings,
+        perceptual=measure_perceptual(painting_images, output_images, input_images, loss_net=loss_net,
+                                      seed=settings.seed),
+        colour=measure_colour(painting_images, output_images, input_images, seed=settings.seed),
+        edges=measure_edges(output_images, input_images, mismatch=_frame_mismatch(output, input)),
         seconds=time.perf_counter() - started,
     )
+
+
+def _frame_mismatch(output: str | Path, input: str | Path | None) -> str | None:  # noqa: A002
+    """Why OUT's and INPUT's sampled frames are not the same moments (different frame counts), or None."""
+    if input is None:
+        return None
+    out_count = count_frames(output, error=EvalInputError)
+    in_count = count_frames(input, error=EvalInputError)
+    if out_count == in_count:
+        return None
+    return f"{output} has {out_count} frames but {input} has {in_count}: frames do not pair up"
