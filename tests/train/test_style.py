@@ -158,3 +158,55 @@ def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
     values = trainer.step(0)
     assert values["d"] == 0.0 and values["g_adv"] == 0.0 and values["style"] > 0.0
     assert all(torch.equal(v, trainer.nets.D_Y.state_dict()[k]) for k, v in before.items())
+
+
+def _vgg_config(content, style, out, loss_net, **overrides):
+    settings = dict(steps=2, style_term="vgg", lambda_content_vgg=1.0, lambda_cycle=0.0, style_bank=4,
+                    loss_net=str(loss_net))
+    return StyleTrainingConfig.smoke((content,), (style,), str(out), **{**settings, **overrides})
+
+
+def test_vgg_style_recipe_trains_and_its_card_names_the_loss_net(folders, tmp_path):
+    import hashlib
+
+    from tests.models.test_lossnet import random_vgg_file
+
+    content, style = folders
+    vgg = random_vgg_file(tmp_path / "vgg19_test.safetensors")
+    weights = StyleTrainer(_vgg_config(content, style, tmp_path / "run", vgg)).run(progress="quiet")
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in history if "g_total" in r]
+    assert len(steps) == 2 and all(r["style"] > 0 and np.isfinite(r["content_vgg"]) for r in steps)
+    card = find_style(str(weights)).card["training"]
+    assert card["loss_net"]["file"] == "vgg19_test.safetensors"
+    assert card["loss_net"]["sha256"] == hashlib.sha256(vgg.read_bytes()).hexdigest()
+    assert "training time only" in card["loss_net"]["use"]
+    assert "VGG Gram style" in card["recipe"] and "VGG relu2_2 content" in card["recipe"]
+
+
+def test_loss_net_from_the_environment(folders, tmp_path, monkeypatch):
+    from tests.models.test_lossnet import random_vgg_file
+    from vidgan.models.lossnet import LOSS_NET_ENV
+
+    content, style = folders
+    monkeypatch.setenv(LOSS_NET_ENV, str(random_vgg_file(tmp_path / "env.safetensors")))
+    trainer = _ready(_vgg_config(content, style, tmp_path / "run", "", steps=1))
+    assert trainer.loss_net_record is not None and trainer.loss_net_record["file"] == "env.safetensors"
+
+
+@pytest.mark.parametrize("broken", ["missing", "wrong"])
+def test_missing_or_wrong_loss_net_is_one_line_before_any_step(folders, tmp_path, broken):
+    from safetensors.torch import save_file
+
+    content, style = folders
+    path = tmp_path / "vgg.safetensors"
+    if broken == "wrong":
+        save_file({"0.weight": torch.zeros(3, 3, 1, 1)}, str(path))
+    run = subprocess.run([sys.executable, "-m", "vidgan", "train", "style", "--content", content, "--style", style,
+                          "--name", "x", "--style-term", "vgg", "--loss-net", str(path), "--steps", "2",
+                          "--crop", "32", "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidgan: error:") and str(path) in lines[0]
+    assert not (tmp_path / "r" / "metrics.jsonl").exists() and not (tmp_path / "r" / "checkpoint.pt").exists()

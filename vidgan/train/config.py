@@ -14,9 +14,11 @@ from vidgan.options import check_options, option
 
 #: The adversarial objectives registered in :data:`vidgan.train.losses.GAN_LOSSES` (a test keeps them equal).
 GanLoss = Literal["lsgan", "hinge", "wgan-gp"]
-#: How generated patches are compared with the paintings' bank: sliced Wasserstein, mean and
-#: covariance, or both added.
-StyleTerm = Literal["swd", "moments", "both"]
+#: How the output's style is compared with the paintings': patch sliced Wasserstein, patch mean and
+#: covariance, both added, or Gram matrices of the VGG loss network on an image pyramid.
+StyleTerm = Literal["swd", "moments", "both", "vgg"]
+#: VGG layers a content term may compare (:data:`vidgan.models.lossnet.LAYERS`).
+ContentLayer = Literal["relu2_2", "relu3_1"]
 #: The network sizes of :mod:`vidgan.models.stylizer` and :mod:`vidgan.models.interpnet`.
 Preset = Literal["lite", "full"]
 
@@ -48,7 +50,16 @@ class StyleTrainingConfig:
     lambda_temporal: float = option(30.0, help="weight of the temporal term", min=0.0)
     lambda_style: float = option(10.0, help="weight of the patch sliced-Wasserstein style term (0 turns it off)",
                                  min=0.0)
-    style_term: StyleTerm = option("swd", help="patch statistics compared with the paintings' bank")
+    style_term: StyleTerm = option("swd", help="statistics compared with the paintings': patch bank (swd, "
+                                               "moments, both) or VGG Gram matrices (vgg; needs --loss-net)")
+    style_scales: tuple[float, ...] = option((1.0, 0.5, 0.25), nargs="+", metavar="SCALE",
+                                             help="image pyramid of the vgg style term (1: the crop itself)")
+    style_bank: int = option(256, help="painting crops averaged into the vgg style term's Gram targets", min=1)
+    lambda_content_vgg: float = option(0.0, help="weight of the VGG feature term to the input photo "
+                                                 "(Johnson et al.; needs --loss-net)", min=0.0)
+    content_layer: ContentLayer = option("relu2_2", help="VGG layer of the content term")
+    loss_net: str = option("", help="VGG19 loss network file (vgg19_norm_relu3_1.safetensors; "
+                                    "default $VIDGAN_LOSS_NET); training time only", metavar="FILE")
     style_levels: int = option(0, help="finest pyramid bands in the style term (0: all, low-pass colours included)",
                                min=0)
     lambda_content: float = option(0.0, help="weight of the layout term (low-pass luminance kept); "

@@ -5,7 +5,9 @@ discriminators D_Y and D_X with spectral norm, LSGAN by default, cycle (10) and 
 terms (identity off by default: it pulls G toward the identity map), a history pool of 50
 generated images, Adam (5e-4, betas 0.5/0.999) with a linear decay over the second half, plus a
 style term: the sliced Wasserstein distance between G's pyramid patches and a bank of the
-paintings' (:class:`vidgan.train.losses.PatchBank`). Temporal training unrolls G over two frames with known motion:
+paintings' (:class:`vidgan.train.losses.PatchBank`), or (``style_term="vgg"``) the Gram matrices of a
+frozen VGG19 on an image pyramid against the paintings' (:mod:`vidgan.train.perceptual`), with an
+optional VGG content term to the input photo. Temporal training unrolls G over two frames with known motion:
 y_{t-1} = G(x_{t-1}, 0, 0), y_t = G(x_t, warp(y_{t-1}), confidence), and penalises the masked
 difference between y_t and warp(y_{t-1}).
 
@@ -27,11 +29,12 @@ import torch
 
 from vidgan.device import resolve_device, training_dtype
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
+from vidgan.models.lossnet import load_loss_net, loss_net_path
 from vidgan.models.stylizer import PRESETS, RecurrentStylizer
 from vidgan.models.zoo import save_style
 from vidgan.ops import reference
 from vidgan.progress import ProgressMode
-from vidgan.train import data, loop, losses
+from vidgan.train import data, loop, losses, perceptual
 from vidgan.train.config import StyleTrainingConfig
 from vidgan.train.data.paired import PairedCrops
 
@@ -117,6 +120,14 @@ class StyleTrainer:
             return
         self._ready = True
         config = self.config
+        # The loss network first: a missing or wrong file is a one-line error before any data is read.
+        self.loss_net = None
+        self.loss_net_record: dict[str, Any] | None = None
+        self.vgg_style = config.style_term == "vgg" and bool(config.lambda_style)
+        if self.vgg_style or config.lambda_content_vgg:
+            path = loss_net_path(config.loss_net or None)
+            self.loss_net = load_loss_net(path, self.device)
+            self.loss_net_record = perceptual.loss_net_record(path)
         low, high = config.crop_scale
 
         def crops(folders: tuple[str, ...]) -> data.ImageCrops:
@@ -131,7 +142,13 @@ class StyleTrainer:
         if skipped:
             log.warning("skipped %d unreadable image(s) or video(s); see the warnings above", skipped)
         self.patch_bank = None
-        if config.lambda_style:
+        self.gram_bank = None
+        if self.vgg_style:
+            assert self.loss_net is not None
+            bank_rng = np.random.default_rng([config.seed, 1])
+            bank_crops = self.style.sample_batch(config.style_bank, bank_rng)
+            self.gram_bank = perceptual.GramBank(self.loss_net, bank_crops.to(self.device), config.style_scales)
+        elif config.lambda_style:
             bank_rng = np.random.default_rng([config.seed, 1])
             bank_crops = torch.cat([self.style.sample_batch(32, bank_rng) for _ in range(4)])
             self.patch_bank = losses.PatchBank(bank_crops, generator=torch.Generator().manual_seed(config.seed))
@@ -189,21 +206,32 @@ class StyleTrainer:
             if c.lambda_identity:
                 identity = (nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
         temporal = losses.temporal(y_cur, y_prev, flow, valid)
-        style = zero
+        style = content_vgg = zero
+        photos = torch.cat((x_prev, x_cur))
+        if self.loss_net is not None:
+            layer = perceptual.CONTENT_LAYERS[c.content_layer]
+            if self.gram_bank is not None:
+                style, features = self.gram_bank.distance(self.loss_net, fake_y)
+            else:
+                features = self.loss_net(fake_y)
+            if c.lambda_content_vgg:
+                with torch.no_grad():
+                    target = self.loss_net(photos)[layer]
+                content_vgg = perceptual.content_loss(features[layer], target)
         if self.patch_bank is not None:
             if c.style_term in ("swd", "both"):
                 style = style + self.patch_bank.distance(fake_y, levels=c.style_levels or None)
             if c.style_term in ("moments", "both"):
                 style = style + self.patch_bank.moments(fake_y)
-        content = losses.structure(fake_y, torch.cat((x_prev, x_cur))) if c.lambda_content else zero
+        content = losses.structure(fake_y, photos) if c.lambda_content else zero
         paired = zero
         if "pair_photo" in batch:  # distillation: the teacher painted this very photo
             paired = (nets.G(batch["pair_photo"]) - batch["pair_painted"]).abs().mean()
         total = (c.lambda_adv * adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity
                  + c.lambda_temporal * temporal + c.lambda_style * style + c.lambda_content * content
-                 + c.lambda_paired * paired)
+                 + c.lambda_content_vgg * content_vgg + c.lambda_paired * paired)
         parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style,
-                 "content": content, "paired": paired}
+                 "content": content, "content_vgg": content_vgg, "paired": paired}
         return total, parts, fake_y.detach(), x_fake.detach()
 
     def _discriminator_loss(self, batch: dict[str, torch.Tensor], fake_y: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
@@ -316,6 +344,9 @@ class StyleTrainer:
                  ("identity", c.lambda_cycle * c.lambda_identity), ("temporal (two unrolled frames)", c.lambda_temporal),
                  (f"patch {c.style_term} style" + (f" on the {c.style_levels} finest bands" if c.style_levels else ""),
                   c.lambda_style if self.patch_bank is not None else 0.0),
+                 ("VGG Gram style (relu1_1..relu3_1 at scales " + "/".join(f"{s:g}" for s in c.style_scales) + ")",
+                  c.lambda_style if self.gram_bank is not None else 0.0),
+                 (f"VGG {c.content_layer} content", c.lambda_content_vgg),
                  ("layout", c.lambda_content),
                  ("L1 to the optimisation teacher's paintings", c.lambda_paired if self.pairs is not None else 0.0)]
         kind = "distilled recurrent GAN" if self.pairs is not None else "recurrent CycleGAN"
@@ -335,6 +366,7 @@ class StyleTrainer:
                 "content_folders": list(self.config.content),
                 "style_folders": list(self.config.style),
                 "video_folders": list(self.config.videos),
+                **({"loss_net": self.loss_net_record} if self.loss_net_record is not None else {}),
             },
         }
         generator = copy.deepcopy(self.nets.G).float().cpu()
