@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval.synthetic import SIZE, make_clips, make_style_sets
+from tests.eval.synthetic import SIZE, make_clips, make_style_sets, random_loss_net
 from vidgan.commands import eval as commands
-from vidgan.errors import VidganError
+from vidgan.errors import ModelFileError, VidganError
 
 
 @pytest.fixture
@@ -64,6 +64,33 @@ class TestCommands:
         run_cli(["eval", "style", *paths[:2], "--json", "--seed", "3"])
         out = json.loads(capsys.readouterr().out)
         assert out["input_swd"] is None and out["ratio"] is None and out["settings"]["seed"] == 3
+
+    def test_style_json_holds_the_look_measures(self, style_sets, tmp_path, capsys, monkeypatch):
+        monkeypatch.delenv("VIDGAN_LOSS_NET", raising=False)
+        paths = [str(style_sets[k]) for k in ("paintings", "translated", "unrelated")]
+        run_cli(["eval", "style", *paths, "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert out["perceptual"]["measured"] is False and "no loss network" in out["perceptual"]["reason"]
+        assert out["lab_colour"]["measured"] and out["edge_correlation"]["measured"]
+        net = random_loss_net(tmp_path / "vgg.safetensors")
+        run_cli(["eval", "style", *paths, "--json", "--loss-net", str(net)])
+        out = json.loads(capsys.readouterr().out)
+        perceptual = out["perceptual"]
+        assert perceptual["measured"] and perceptual["ratio"] == pytest.approx(
+            perceptual["output"]["distance"] / perceptual["input"]["distance"])
+        # the translated set is the paintings' look; the unrelated input is not
+        assert perceptual["ratio"] < 1 and out["lab_colour"]["below_input"]
+        run_cli(["eval", "style", *paths, "--loss-net", str(net)])
+        table = capsys.readouterr().out
+        assert "perceptual" in table.lower() and "edge" in table.lower() and "lab" in table.lower()
+
+    def test_a_wrong_loss_net_file_is_one_line(self, style_sets, tmp_path):
+        bad = tmp_path / "vgg.safetensors"
+        bad.write_bytes(b"not a tensor file")
+        paths = [str(style_sets[k]) for k in ("paintings", "translated")]
+        with pytest.raises(ModelFileError, match="not a readable safetensors file") as info:
+            run_cli(["eval", "style", *paths, "--loss-net", str(bad)])
+        assert "\n" not in str(info.value)
 
     def test_user_errors_are_vidgan_errors(self, clips, tmp_path):
         with pytest.raises(VidganError):
