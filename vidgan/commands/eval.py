@@ -12,7 +12,8 @@ import argparse
 import json
 
 from vidgan.commands import COMMANDS, Subcommand, add_subcommands
-from vidgan.errors import UnknownNameError
+from vidgan.errors import EvalInputError, UnknownNameError
+from vidgan.eval.stylized import PRESET_CHOICES
 from vidgan.models.flow import DIS_PRESETS
 from vidgan.registry import Registry
 
@@ -122,6 +123,17 @@ def _style_arguments(parser: argparse.ArgumentParser) -> None:
                         help="VGG19 conv1_1..relu3_1 safetensors for the perceptual style distance "
                              "(default $VIDGAN_LOSS_NET; without one that row is not measured)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    several = parser.add_argument_group(
+        "several style models in one run",
+        "with --styles, give PAINTINGS INPUT: INPUT is stylized here by each model and each is scored "
+        "against PAINTINGS/NAME (PAINTINGS itself for a single style); one table, a row per style and preset")
+    several.add_argument("--styles", nargs="+", default=None, metavar="NAME",
+                         help="styles or .safetensors files (commas allowed; 'all': every installed style)")
+    several.add_argument("--preset", choices=PRESET_CHOICES, default=None,
+                         help="lite, full, both (default: every installed preset) or auto")
+    several.add_argument("--motion", choices=("auto", "dis", "none"), default=None,
+                         help="the stage's motion (default auto: dis for a video, none for a photo folder)")
+    several.add_argument("--device", default=None, help="device the models run on (default auto)")
 
 
 def _look_rows(report) -> list[str]:
@@ -182,9 +194,34 @@ def format_style(report) -> str:
     return "\n".join(lines)
 
 
+def _style_names(values: list[str]) -> list[str] | None:
+    """``--styles`` values, split at commas; ``all`` (or nothing) is every installed style (None)."""
+    names = [name for value in values for name in value.split(",") if name]
+    return None if not names or names == ["all"] else names
+
+
+def _run_style_table(args: argparse.Namespace) -> int:
+    from vidgan.engine import resolve_device
+    from vidgan.eval.style import SwdSettings
+    from vidgan.eval.style_table import format_style_table, style_table
+
+    if args.input is not None:
+        raise EvalInputError("eval style --styles takes PAINTINGS INPUT only: the stylized outputs are made here")
+    rows = style_table(args.paintings, args.output, _style_names(args.styles), args.preset or "both",
+                       settings=SwdSettings(max_frames=args.frames, seed=args.seed), loss_net=args.loss_net,
+                       device=resolve_device(args.device or "auto"), motion=args.motion or "auto")
+    print(json.dumps([row.to_dict() for row in rows]) if args.json else format_style_table(rows))
+    return 0
+
+
 def _run_style(args: argparse.Namespace) -> int:
     from vidgan.eval.style import SwdSettings, style_distance
 
+    if args.styles is not None:
+        return _run_style_table(args)
+    extra = [f"--{name}" for name in ("preset", "motion", "device") if getattr(args, name) is not None]
+    if extra:
+        raise EvalInputError(f"eval style: {', '.join(extra)} only apply with --styles")
     report = style_distance(args.paintings, args.output, args.input,
                             settings=SwdSettings(max_frames=args.frames, seed=args.seed), loss_net=args.loss_net)
     print(json.dumps(report.to_dict()) if args.json else format_style(report))
@@ -197,7 +234,8 @@ EVAL_METRICS.add("style", Subcommand(
                 "patches of OUT and of the PAINTINGS; with INPUT also SWD(INPUT) and the ratio OUT/INPUT. "
                 "Beside it: the perceptual style distance (Gram matrices of VGG19 features on a 3-level "
                 "pyramid, with --loss-net), the Lab colour distance to the paintings, and with INPUT the "
-                "edge correlation of OUT with INPUT.",
+                "edge correlation of OUT with INPUT. With --styles: PAINTINGS INPUT, each style model run "
+                "on INPUT and scored against PAINTINGS/NAME, one table of all of them.",
     add_arguments=_style_arguments,
     run=_run_style,
 ))

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from vidgan.errors import UnknownStyleError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vidgan.models.zoo import StyleEntry
     from vidgan.stages.stylize import StylizeStage
 
@@ -100,6 +100,7 @@ def stylize_frames(stage: StylizeStage, frames: Iterable[np.ndarray]) -> Iterato
 
     The stage is reset first, so a sequence starts as a video does.
     """
+    import numpy as np
     import torch
 
     stage.reset()
