@@ -1,4 +1,4 @@
-"""vidgan sheet: which inputs become rows (images as RGB, frames of videos), and unusable inputs."""
+"""vidgan sheet: which inputs become rows, the style columns, the tile grid under its header, and the output."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ import numpy as np
 import pytest
 
 from tests.eval.synthetic import moving_square, write_video
+from tests.eval.tiny_styles import install_styles
+from vidgan.cli import main as vidgan_main
 from vidgan.errors import VidganError
-from vidgan.eval.sheet import _read_inputs
+from vidgan.eval.sheet import (
+    SheetLayout,
+    _read_inputs,
+    centre_crop,
+    encode_sheet,
+    make_sheet,
+    parse_aspect,
+    read_rows,
+)
+from vidgan.eval.stylized import open_stage, style_columns, stylize_frames
 
 
 def test_images_in_rgb_and_frames_of_videos(tmp_path):
@@ -28,15 +39,14 @@ def test_unusable_inputs(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(VidganError, match=r"sheet input .*broken\.jpg is not a readable image"):
         _read_inputs([str(tmp_path / "broken.jpg")], 1)
+    video = write_video(tmp_path / "clip.mp4", moving_square(frames=4))
+    with pytest.raises(VidganError, match="frames per video must be at least 1"):
+        read_rows([str(video)], 0)
+    with pytest.raises(VidganError, match="warm-up frames must be 0 or more"):
+        read_rows([str(video)], 1, warmup=-1)
 
 
 # -- the sheet itself ----------------------------------------------------------------------------
-from tests.eval.tiny_styles import install_styles  # noqa: E402
-from vidgan.cli import main as vidgan_main  # noqa: E402
-from vidgan.eval.sheet import SheetLayout, centre_crop, encode_sheet, make_sheet, parse_aspect, read_rows  # noqa: E402
-from vidgan.eval.stylized import open_stage, style_columns, stylize_frames  # noqa: E402
-
-
 @pytest.fixture
 def styles(tmp_path, monkeypatch):
     return install_styles(tmp_path, monkeypatch, {"van_gogh": ("lite", "full"), "monet": ("lite",),
@@ -74,8 +84,6 @@ def test_crop_and_aspect():
 
 
 def test_video_frame_is_stylized_after_its_warm_up(styles, tmp_path):
-    from tests.eval.synthetic import moving_square, write_video
-
     video = write_video(tmp_path / "clip.mp4", moving_square(frames=12))
     [row] = read_rows([str(video)], frames_per_video=1, warmup=3)
     assert row.label == "clip.mp4 #6" and len(row.frames) == 4
@@ -87,8 +95,6 @@ def test_video_frame_is_stylized_after_its_warm_up(styles, tmp_path):
 
 
 def test_sheet_is_a_grid_of_equal_tiles_under_a_header(styles, tmp_path):
-    from tests.eval.synthetic import moving_square, write_video
-
     inputs = [_photo(tmp_path / "wide.png", 200, 90), _photo(tmp_path / "tall.jpg", 80, 150, seed=1),
               str(write_video(tmp_path / "clip.mp4", moving_square(frames=10)))]
     out = make_sheet(inputs, style_columns(None, "both"), tmp_path / "out" / "sheet.png", height=48,

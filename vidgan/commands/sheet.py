@@ -14,9 +14,10 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from vidgan.eval.sheet import make_sheet, parse_aspect
     from vidgan.eval.stylized import style_columns
 
-    columns = style_columns(args.styles, args.preset)
+    device = resolve_device(args.device)
+    columns = style_columns(args.styles, args.preset, prefer_full=device.startswith("cuda"))
     path = make_sheet(args.inputs, columns, Path(args.output), height=args.height, aspect=parse_aspect(args.aspect),
-                      frames_per_video=args.frames, warmup=args.warmup, device=resolve_device(args.device),
+                      frames_per_video=args.frames, warmup=args.warmup, device=device,
                       max_bytes=int(args.max_kb * 1000))
     print(f"vidgan: wrote {path} ({len(columns)} style columns)", file=sys.stderr)
     return 0

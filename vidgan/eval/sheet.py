@@ -83,6 +83,10 @@ def read_rows(paths: Sequence[str], frames_per_video: int, warmup: int = 4) -> l
     (with up to ``warmup`` frames before it)."""
     from vidgan.io.source import VideoSource
 
+    if frames_per_video < 1:
+        raise UnsupportedInputError(f"sheet: frames per video must be at least 1; got {frames_per_video}")
+    if warmup < 0:
+        raise UnsupportedInputError(f"sheet: warm-up frames must be 0 or more; got {warmup}")
     rows: list[SheetRow] = []
     for name in paths:
         path = Path(name)

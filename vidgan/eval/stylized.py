@@ -44,11 +44,13 @@ def _presets_of(name: str) -> list[str]:
     return [p for p in _ORDER if p in found] + sorted(found - set(_ORDER))
 
 
-def style_columns(styles: Sequence[str] | None, preset: str = "auto") -> list[StyleColumn]:
+def style_columns(styles: Sequence[str] | None, preset: str = "auto", *,
+                  prefer_full: bool = False) -> list[StyleColumn]:
     """The models for ``styles`` (names or ``.safetensors`` paths; None or empty: every installed style).
 
     ``preset``: ``lite``/``full`` (a named style without it is an error; with every style, such
-    styles are left out), ``auto`` (what the stage picks on the CPU) or ``both`` (each installed
+    styles are left out), ``auto`` (what the stage picks: full when ``prefer_full``, as on CUDA,
+    and present, else lite) or ``both`` (each installed
     preset of a style, lite first).
     """
     from vidgan.models.zoo import find_style, style_names
@@ -61,7 +63,7 @@ def style_columns(styles: Sequence[str] | None, preset: str = "auto") -> list[St
         raise UnknownStyleError("no styles installed; train one with: vidgan train style ...")
     columns: list[StyleColumn] = []
     for name in names:
-        first = find_style(name, "auto")  # an unknown name or missing file fails here, by name
+        first = find_style(name, "auto", prefer_full=prefer_full)  # an unknown name or missing file fails here, by name
         if first.source == "file" or preset == "auto":
             columns.append(StyleColumn(first))
         elif preset == "both":
