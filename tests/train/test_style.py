@@ -148,6 +148,12 @@ def test_distilled_style_card_names_the_teacher_and_the_recipe(folders, tmp_path
     assert card["teacher_pairs"] == 6 and card["teacher"]["teacher"]["steps"] == 2
     assert card["recipe"].startswith("distilled recurrent GAN") and "teacher" in card["recipe"]
     assert "cycle" not in card["recipe"]
+    # the pairs are learnt like a teacher's output: low-passed L1 and the conditional critic
+    assert "L1 to the optimisation teacher's paintings, 4x area-downsampled x10" in card["recipe"]
+    assert "conditional lsgan PatchGAN" in card["recipe"]
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["d_cond"]) and r["paired"] > 0 for r in history if "g_total" in r)
+    assert "critic" in torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["recipe"]
 
 
 def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
