@@ -148,6 +148,12 @@ def test_distilled_style_card_names_the_teacher_and_the_recipe(folders, tmp_path
     assert card["teacher_pairs"] == 6 and card["teacher"]["teacher"]["steps"] == 2
     assert card["recipe"].startswith("distilled recurrent GAN") and "teacher" in card["recipe"]
     assert "cycle" not in card["recipe"]
+    # the pairs are learnt like a teacher's output: low-passed L1 and the conditional critic
+    assert "L1 to the optimisation teacher's paintings, 4x area-downsampled x10" in card["recipe"]
+    assert "conditional lsgan PatchGAN" in card["recipe"]
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["d_cond"]) and r["paired"] > 0 for r in history if "g_total" in r)
+    assert "critic" in torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["recipe"]
 
 
 def test_no_adversarial_weight_trains_no_critic(folders, tmp_path):
@@ -210,3 +216,183 @@ def test_missing_or_wrong_loss_net_is_one_line_before_any_step(folders, tmp_path
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vidgan: error:") and str(path) in lines[0]
     assert not (tmp_path / "r" / "metrics.jsonl").exists() and not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+# -- distillation from a trained style ------------------------------------------------------------------
+
+def _teacher_config(content, out, teacher, loss_net, **overrides):
+    settings = dict(teacher=str(teacher), loss_net=str(loss_net), lambda_cycle=10.0, lambda_adv=1.0)
+    settings.update(overrides)
+    return StyleTrainingConfig.smoke((content,), settings.pop("style", ()), str(out), **settings)
+
+
+@pytest.fixture
+def teacher_files(tmp_path):
+    from tests.eval.synthetic import random_loss_net
+    from tests.train.test_distill import save_teacher
+
+    return save_teacher(tmp_path / "teacher"), random_loss_net(tmp_path / "vgg.safetensors")
+
+
+def test_distillation_runs_resumes_exactly_and_its_card_names_the_teacher(folders, tmp_path, teacher_files):
+    import hashlib
+
+    content, _ = folders
+    teacher, vgg = teacher_files
+    straight = _teacher_config(content, tmp_path / "a", teacher, vgg)
+    trainer = StyleTrainer(straight)
+    weights = trainer.run(progress="quiet")
+    history = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in history if "g_total" in r]
+    assert len(steps) == straight.steps
+    for record in steps:  # the CycleGAN terms are off although their weights are set; the teacher's are on
+        assert record["cycle"] == 0.0 and record["g_adv"] == 0.0 and record["d"] == 0.0
+        assert record["teacher_l1"] > 0 and record["teacher_perceptual"] > 0 and np.isfinite(record["d_cond"])
+    payload = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    assert payload["recipe"]["teacher_sha256"] == hashlib.sha256(teacher.read_bytes()).hexdigest()
+    assert "critic" in payload["recipe"] and "teacher" not in payload["recipe"]["nets"]
+
+    halfway = dataclasses.replace(straight, steps=2, out=str(tmp_path / "b"))
+    StyleTrainer(halfway).run(progress="quiet")
+    resumed = StyleTrainer(dataclasses.replace(straight, out=str(tmp_path / "b")))
+    resumed.run(progress="quiet")
+    for name, value in _weights(trainer).items():
+        assert torch.equal(value, resumed.nets.G.state_dict()[name]), name
+    for name, value in trainer.critic.net.state_dict().items():
+        assert torch.equal(value, resumed.critic.net.state_dict()[name]), name
+
+    card = find_style(str(weights)).card
+    assert card["preset"] == "lite"
+    training = card["training"]
+    assert training["teacher"] == {"name": "tiny_teacher", "preset": "full", "file": teacher.name,
+                                   "sha256": hashlib.sha256(teacher.read_bytes()).hexdigest(), "recurrent": True}
+    assert training["recipe"].startswith("recurrent GAN distilled from the full style 'tiny_teacher'")
+    for term in ("L1 to the teacher's output, 4x area-downsampled x4", "VGG relu2_2+relu3_1 to the teacher's output x6",
+                 "conditional lsgan PatchGAN over (photo, output), the teacher's painting as real x0.5", "temporal"):
+        assert term in training["recipe"]
+    assert "cycle" not in training["recipe"] and "style" not in training["recipe"].split("distilled")[1].replace(
+        "style 'tiny_teacher'", "")
+    assert training["style_images"] == 0 and training["style_folders"] == []
+    samples = sorted((tmp_path / "a" / "samples").glob("*.png"))
+    assert samples and cv2.imread(str(samples[-1])).shape[0] == 3 * 32  # photos, student, teacher
+
+
+def test_resuming_with_another_teacher_or_none_is_refused(folders, tmp_path, teacher_files):
+    from tests.train.test_distill import save_teacher
+    from vidgan.errors import TrainingDataError
+
+    content, style = folders
+    teacher, vgg = teacher_files
+    StyleTrainer(_teacher_config(content, tmp_path / "run", teacher, vgg, steps=2)).run(progress="quiet")
+    other = save_teacher(tmp_path / "other", seed=1)
+    with pytest.raises(TrainingDataError, match="resume with the same teacher"):
+        StyleTrainer(_teacher_config(content, tmp_path / "run", other, vgg, steps=4)).run(progress="quiet")
+    plain = StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "run"), steps=4)
+    with pytest.raises(TrainingDataError, match="same --teacher"):
+        StyleTrainer(plain).run(progress="quiet")
+
+
+@pytest.mark.parametrize("perceptual", [6.0, 0.0])
+def test_the_student_approaches_the_teacher_on_a_fixed_batch(folders, tmp_path, teacher_files, perceptual):
+    content, _ = folders
+    teacher, vgg = teacher_files
+    trainer = _ready(_teacher_config(content, tmp_path / "run", teacher, vgg, steps=8, lr=2e-3, batch=2,
+                                     lambda_teacher_perceptual=perceptual))
+    fixed = trainer._batch()
+    trainer._batch = lambda: fixed
+    history = [trainer.step(step) for step in range(8)]
+    distance = [r["teacher_l1"] * 4 + r["teacher_perceptual"] * perceptual for r in history]
+    assert distance[-1] < distance[0] and sum(distance[-3:]) < sum(distance[:3]), distance
+    if perceptual:
+        assert distance[-1] < 0.9 * distance[0], distance
+
+
+def test_distillation_keeps_a_style_term_when_paintings_are_given(folders, tmp_path, teacher_files):
+    content, style = folders
+    teacher, vgg = teacher_files
+    trainer = _ready(_teacher_config(content, tmp_path / "run", teacher, vgg, style=(style,), steps=1,
+                                     lambda_teacher_perceptual=0.0, lambda_teacher_adv=0.0))
+    assert trainer.critic is None and trainer.loss_net is None
+    values = trainer.step(0)
+    assert values["style"] > 0 and values["teacher_l1"] > 0 and values["teacher_perceptual"] == 0.0
+    assert "patch swd style" in trainer.objective() and "conditional" not in trainer.objective()
+
+
+def test_a_single_painting_file_is_a_style(folders, tmp_path):
+    content, style = folders
+    trainer = _ready(StyleTrainingConfig.smoke((content,), (str(Path(style) / "s1.png"),), str(tmp_path), steps=1))
+    assert len(trainer.style) == 1
+    assert all(np.isfinite(v) for v in trainer.step(0).values())
+
+
+def test_style_or_teacher_is_required_and_not_teacher_with_pairs(folders, tmp_path):
+    content, style = folders
+    with pytest.raises(ValueError, match="--style .* is required unless a --teacher"):
+        StyleTrainingConfig.smoke((content,), (), str(tmp_path))
+    with pytest.raises(ValueError, match="give one"):
+        StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), teacher="x", pairs="y")
+
+
+def _cli(*args, env=None, timeout=300):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "vidgan", "train", "style", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def _one_line_error(run, *needles):
+    assert run.returncode == 1, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidgan: error:"), run.stderr
+    for needle in needles:
+        assert str(needle) in lines[0], lines[0]
+
+
+def _model_files(*folders):
+    return [p for folder in folders if Path(folder).exists() for p in Path(folder).rglob("*")
+            if p.suffix in (".safetensors", ".json", ".partial", ".pt")]
+
+
+@pytest.mark.parametrize("broken", ["missing", "pickled", "corrupt"])
+def test_a_bad_teacher_is_one_line_before_any_training(folders, tmp_path, teacher_files, broken):
+    content, _ = folders
+    teacher, vgg = teacher_files
+    if broken == "missing":
+        teacher = tmp_path / "none.safetensors"
+    elif broken == "pickled":
+        teacher = tmp_path / "teacher.pth"
+        torch.save({"weights": torch.zeros(1)}, teacher)
+    else:
+        teacher.write_bytes(b"\x00" * 64)
+    run = _cli("--content", content, "--teacher", teacher, "--loss-net", vgg, "--name", "x", "--smoke",
+               "--out", tmp_path / "r", "--install", env={"VIDGAN_DATA_DIR": tmp_path / "data"})
+    _one_line_error(run, teacher)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("kind", ["style", "content"])
+def test_folders_without_a_readable_image_are_one_line_and_write_nothing(folders, tmp_path, kind):
+    content, style = folders
+    broken = tmp_path / f"broken_{kind}"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not an image")
+    (broken / "b.png").write_bytes(b"")
+    given = {"content": content, "style": style, kind: broken}
+    run = _cli("--content", given["content"], "--style", given["style"], "--name", "x", "--smoke",
+               "--out", tmp_path / "r", "--install", env={"VIDGAN_DATA_DIR": tmp_path / "data"})
+    _one_line_error(run, broken, "no readable " + ("paintings" if kind == "style" else "photos"))
+    assert not _model_files(tmp_path / "r", tmp_path / "data") and not (tmp_path / "data").exists()
+
+
+def test_cli_distils_and_installs(folders, tmp_path, teacher_files):
+    content, _ = folders
+    teacher, vgg = teacher_files
+    run = _cli("--content", content, "--teacher", teacher, "--loss-net", vgg, "--name", "student", "--smoke",
+               "--out", tmp_path / "r", "--install", "-q", env={"VIDGAN_DATA_DIR": tmp_path / "data"})
+    assert run.returncode == 0, run.stderr
+    installed = tmp_path / "data" / "styles" / "student_lite.json"
+    card = json.loads(installed.read_text())
+    assert card["training"]["teacher"]["name"] == "tiny_teacher"
+    assert not list((tmp_path / "data").rglob("*.partial"))
+    without = _cli("--content", content, "--name", "x", "--out", tmp_path / "r2")
+    _one_line_error(without, "--teacher")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -69,7 +70,8 @@ def _train_style(args: argparse.Namespace) -> int:
     config = _config(StyleTrainingConfig, args, amp=not args.no_amp)
     out = args.out or f"runs/{config.name}-{config.preset}"
     if args.smoke:
-        given = {key: getattr(args, key) for key in ("name", "videos", "seed") if getattr(args, key) is not None}
+        given = {key: getattr(args, key) for key in ("name", "videos", "seed", "teacher", "pairs", "loss_net")
+                 if getattr(args, key) is not None}
         config = StyleTrainingConfig.smoke(config.content, config.style, out, **{**given, "videos": config.videos})
     else:
         config = dataclasses.replace(config, out=out)
@@ -80,8 +82,11 @@ def _train_style(args: argparse.Namespace) -> int:
         folder = user_dir()
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{config.name}_{config.preset}"
-        shutil.copyfile(weights, folder / f"{stem}.safetensors")
-        shutil.copyfile(weights.with_suffix(".json"), folder / f"{stem}.json")
+        for source, target in ((weights, folder / f"{stem}.safetensors"),
+                               (weights.with_suffix(".json"), folder / f"{stem}.json")):  # weights before card
+            partial = target.with_name(target.name + ".partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
         print(f"vidgan: installed as a user style in {folder}", file=sys.stderr)
     return 0
 
@@ -167,7 +172,8 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
-TRAINING_KINDS.add("style", Subcommand("train a recurrent CycleGAN style from paintings and photos",
+TRAINING_KINDS.add("style", Subcommand("train a recurrent CycleGAN style from paintings and photos, or distil "
+                                                "a trained style (--teacher)",
                                        _style_arguments, _train_style))
 TRAINING_KINDS.add("pack", Subcommand("resize training folders to the training size (small enough to copy)",
                                       _pack_arguments, _pack))

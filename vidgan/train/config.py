@@ -29,11 +29,22 @@ class StyleTrainingConfig:
 
     name: str = option(help="style name, e.g. van_gogh")
     content: tuple[str, ...] = option(help="folders of photos (content)", nargs="+", metavar="DIR")
-    style: tuple[str, ...] = option(help="folders of paintings (the style)", nargs="+", metavar="DIR")
+    style: tuple[str, ...] = option((), help="folders or image files of paintings (the style); optional with "
+                                             "--teacher", nargs="+", metavar="PATH")
     videos: tuple[str, ...] = option((), help="videos or frame folders for real consecutive frames (optional)",
                                      nargs="*", metavar="PATH")
     pairs: str = option("", help="(photo, painted) pairs from `vidgan train teach`: distil the optimiser's paintings",
                         metavar="DIR")
+    teacher: str = option("", help="a trained style to distil (built-in name or .safetensors file; a name "
+                                   "takes its full model): the student learns to paint like it, frame after "
+                                   "frame", metavar="STYLE")
+    lambda_teacher_l1: float = option(4.0, help="weight of the L1 between 4x area-downsampled student and "
+                                                "teacher outputs (--teacher)", min=0.0)
+    lambda_teacher_perceptual: float = option(6.0, help="weight of the VGG relu2_2 + relu3_1 feature term to "
+                                                        "the teacher's output (--teacher; needs --loss-net)",
+                                              min=0.0)
+    lambda_teacher_adv: float = option(0.5, help="weight of the conditional PatchGAN over (photo, output) with "
+                                                 "the teacher's (or the pairs') painting as real", min=0.0)
     preset: Preset = option("lite", help="generator size")
     steps: int = option(4000, help="training steps", min=1)
     batch: int = option(4, help="crops per step", min=1)
@@ -66,7 +77,8 @@ class StyleTrainingConfig:
                                              "an alternative to the cycle", min=0.0)
     lambda_adv: float = option(1.0, help="weight of the adversarial terms (0: no discriminators are trained)",
                                min=0.0)
-    lambda_paired: float = option(10.0, help="weight of the L1 to the pairs", min=0.0)
+    lambda_paired: float = option(10.0, help="weight of the L1 to the pairs (4x area-downsampled, as with "
+                                             "--teacher)", min=0.0)
     gp_weight: float = option(10.0, help="WGAN-GP gradient penalty weight", min=0.0)
     pool_size: int = option(50, help="history of generated images the critic sees", min=0)
     decay_from: float = option(0.5, help="share of the run after which the learning rate decays linearly",
@@ -83,6 +95,10 @@ class StyleTrainingConfig:
 
     def __post_init__(self) -> None:
         check_options(self)
+        if not self.style and not self.teacher:
+            raise ValueError("--style PATH... (the paintings) is required unless a --teacher is given")
+        if self.teacher and self.pairs:
+            raise ValueError("--teacher and --pairs are two ways to distil a style; give one")
 
     @classmethod
     def smoke(cls, content: tuple[str, ...], style: tuple[str, ...], out: str, **overrides: Any) -> StyleTrainingConfig:

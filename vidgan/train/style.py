@@ -11,6 +11,13 @@ optional VGG content term to the input photo. Temporal training unrolls G over t
 y_{t-1} = G(x_{t-1}, 0, 0), y_t = G(x_t, warp(y_{t-1}), confidence), and penalises the masked
 difference between y_t and warp(y_{t-1}).
 
+With ``teacher`` (a trained style, :mod:`vidgan.train.distill`) the recipe is distillation
+instead: the frozen teacher paints the same two unrolled frames, and the student learns them
+through a low-passed L1, a VGG perceptual term and a conditional PatchGAN over (photo, output),
+plus the temporal term; the cycle, identity and unconditional adversarial terms are off, and a
+style term to the paintings is added when ``style`` is given. ``pairs`` (precomputed paintings
+from ``vidgan train teach``) are learnt through the same low-passed L1 and conditional PatchGAN.
+
 A :class:`vidgan.train.loop.Recipe`: the loop checkpoints every network, optimiser and pool
 (``torch.load(weights_only=True)`` reads them) and exports the style as safetensors + model card.
 """
@@ -28,15 +35,17 @@ import numpy as np
 import torch
 
 from vidgan.device import resolve_device, training_dtype
+from vidgan.errors import TrainingDataError
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from vidgan.models.lossnet import load_loss_net, loss_net_path
 from vidgan.models.stylizer import PRESETS, RecurrentStylizer
 from vidgan.models.zoo import save_style
 from vidgan.ops import reference
 from vidgan.progress import ProgressMode
-from vidgan.train import data, loop, losses, perceptual
+from vidgan.train import data, distill, loop, losses, perceptual
 from vidgan.train.config import StyleTrainingConfig
 from vidgan.train.data.paired import PairedCrops
+from vidgan.train.distill import ConditionalCritic, Teacher
 
 log = logging.getLogger("vidgan")
 
@@ -120,35 +129,33 @@ class StyleTrainer:
             return
         self._ready = True
         config = self.config
-        # The loss network first: a missing or wrong file is a one-line error before any data is read.
+        # The teacher and the loss network first: a missing or wrong file is a one-line error before
+        # any data is read.
+        self.teacher = Teacher.load(config.teacher, self.device) if config.teacher else None
         self.loss_net = None
         self.loss_net_record: dict[str, Any] | None = None
-        self.vgg_style = config.style_term == "vgg" and bool(config.lambda_style)
-        if self.vgg_style or config.lambda_content_vgg:
+        self.vgg_style = config.style_term == "vgg" and bool(config.lambda_style) and bool(config.style)
+        self.teacher_perceptual = self.teacher is not None and bool(config.lambda_teacher_perceptual)
+        if self.vgg_style or config.lambda_content_vgg or self.teacher_perceptual:
             path = loss_net_path(config.loss_net or None)
             self.loss_net = load_loss_net(path, self.device)
             self.loss_net_record = perceptual.loss_net_record(path)
-        low, high = config.crop_scale
-
-        def crops(folders: tuple[str, ...]) -> data.ImageCrops:
-            return data.ImageCrops(data.find_images(folders), crop=config.crop,
-                                   short_side=max(config.image_side, config.crop), scale=(low, high))
-
-        self.content = crops(config.content)
-        self.style = crops(config.style)
+        self.content = self._crops(config.content, "photos")
+        self.style = self._crops(config.style, "paintings") if config.style else None
         self.videos = data.VideoPairs(list(config.videos), crop=config.crop) if config.videos else None
         self.pairs = PairedCrops(config.pairs, config.crop) if config.pairs else None
-        skipped = self.content.skipped + self.style.skipped + (self.videos.skipped if self.videos else 0)
+        skipped = (self.content.skipped + (self.style.skipped if self.style else 0)
+                   + (self.videos.skipped if self.videos else 0))
         if skipped:
             log.warning("skipped %d unreadable image(s) or video(s); see the warnings above", skipped)
         self.patch_bank = None
         self.gram_bank = None
         if self.vgg_style:
-            assert self.loss_net is not None
+            assert self.loss_net is not None and self.style is not None
             bank_rng = np.random.default_rng([config.seed, 1])
             bank_crops = self.style.sample_batch(config.style_bank, bank_rng)
             self.gram_bank = perceptual.GramBank(self.loss_net, bank_crops.to(self.device), config.style_scales)
-        elif config.lambda_style:
+        elif config.lambda_style and self.style is not None:
             bank_rng = np.random.default_rng([config.seed, 1])
             bank_crops = torch.cat([self.style.sample_batch(32, bank_rng) for _ in range(4)])
             self.patch_bank = losses.PatchBank(bank_crops, generator=torch.Generator().manual_seed(config.seed))
@@ -161,7 +168,9 @@ class StyleTrainer:
         betas = (0.5, 0.999)
         # Without cycle and identity terms the backward generator F and its critic D_X have nothing
         # to learn from: they are neither run nor optimised (a third of the step time on a CPU).
-        self.cycle = bool(config.lambda_cycle or config.lambda_identity)
+        # A teacher replaces the CycleGAN terms: its paintings are the target, not the paintings' domain.
+        self.cycle = bool(config.lambda_cycle or config.lambda_identity) and self.teacher is None
+        self.adversarial = bool(config.lambda_adv) and self.teacher is None
         self.opt_g = torch.optim.Adam(self.nets.generators(self.cycle), lr=config.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.nets.discriminators(self.cycle), lr=config.lr, betas=betas)
         decay = _linear_decay(config)
@@ -169,36 +178,65 @@ class StyleTrainer:
         self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay)
         self.pool_y, self.pool_x = ImagePool(config.pool_size), ImagePool(config.pool_size)
         self.gan = losses.GAN_LOSSES.get(config.gan_loss)()
+        distilling = self.teacher is not None or self.pairs is not None
+        self.critic = (ConditionalCritic(DiscriminatorConfig(config.disc_width, scales=config.disc_scales), self.gan,
+                                         lr=config.lr, schedule=decay, device=self.device)
+                       if distilling and config.lambda_teacher_adv else None)
         self.probe = self.content.sample_batch(min(8, max(2, config.batch)), np.random.default_rng(12345)).to(self.device)
         self._g_step = torch.compile(self._generator_losses) if config.compile else self._generator_losses
 
     # -- data ---------------------------------------------------------------------------------------
+    def _crops(self, paths: tuple[str, ...], kind: str) -> data.ImageCrops:
+        """The resident crops of ``paths`` (folders or image files); none readable is one line naming them."""
+        c = self.config
+        files = data.find_images(paths)  # a missing or empty folder fails here, named
+        try:
+            return data.ImageCrops(files, crop=c.crop, short_side=max(c.image_side, c.crop), scale=c.crop_scale)
+        except TrainingDataError:
+            raise TrainingDataError(f"no readable {kind} in {', '.join(paths)}: none of the {len(files)} image "
+                                    "files could be decoded") from None
+
     def _batch(self) -> dict[str, torch.Tensor]:
         b = self.config.batch
         if self.videos is not None and self.rng.random() < 0.5:  # real motion half the time
             previous, current, flow, valid = self.videos.sample_batch(b, self.rng)
         else:
             previous, current, flow, valid = data.synthetic_batch(self.content, b, self.rng)
-        batch = {"previous": previous, "current": current, "flow": flow, "valid": valid,
-                 "style": self.style.sample_batch(b, self.rng)}
+        batch = {"previous": previous, "current": current, "flow": flow, "valid": valid}
+        if self.style is not None:
+            batch["style"] = self.style.sample_batch(b, self.rng)
         if self.pairs is not None:
             batch["pair_photo"], batch["pair_painted"] = self.pairs.sample_batch(b, self.rng)
-        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.teacher is not None:  # the teacher paints the very crops the student sees, unrolled the same way
+            batch["teacher_previous"], batch["teacher_current"] = self.teacher.paint(
+                batch["previous"], batch["current"], batch["flow"], batch["valid"])
+        return batch
+
+    def _conditional_real(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(photos, the teacher's paintings of them): the real side of the conditional critic."""
+        if self.teacher is not None:
+            return (torch.cat((batch["previous"], batch["current"])),
+                    torch.cat((batch["teacher_previous"], batch["teacher_current"])))
+        return batch["pair_photo"], batch["pair_painted"]
 
     # -- one step -----------------------------------------------------------------------------------
-    def _generator_losses(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict, torch.Tensor, torch.Tensor]:
+    def _generator_losses(self, batch: dict[str, torch.Tensor]
+                          ) -> tuple[torch.Tensor, dict, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """G's total loss, its terms, and the detached fakes of the critics: D_Y's, D_X's, the conditional one's."""
         c, nets = self.config, self.nets
-        x_prev, x_cur, flow, valid, y_real = (batch[k] for k in ("previous", "current", "flow", "valid", "style"))
+        x_prev, x_cur, flow, valid = (batch[k] for k in ("previous", "current", "flow", "valid"))
         y_prev = nets.G(x_prev)
         warped, inside = reference.warp(y_prev, flow, border="edge")
         confidence = valid * inside
         y_cur = nets.G(x_cur, warped.detach(), confidence)
         fake_y = torch.cat((y_prev, y_cur))
         zero = y_cur.new_zeros(())
-        adv = self.gan.generator(nets.D_Y(fake_y)) if c.lambda_adv else zero
+        adv = self.gan.generator(nets.D_Y(fake_y)) if self.adversarial else zero
         cycle = identity = zero
-        x_fake = y_real[:0]
+        x_fake = y_cur[:0]
         if self.cycle:
+            y_real = batch["style"]
             x_fake = nets.F(y_real)
             if c.lambda_adv:
                 adv = adv + self.gan.generator(nets.D_X(x_fake))
@@ -206,7 +244,7 @@ class StyleTrainer:
             if c.lambda_identity:
                 identity = (nets.G(y_real) - y_real).abs().mean() + (nets.F(x_cur) - x_cur).abs().mean()
         temporal = losses.temporal(y_cur, y_prev, flow, valid)
-        style = content_vgg = zero
+        style = content_vgg = teacher_perceptual = zero
         photos = torch.cat((x_prev, x_cur))
         if self.loss_net is not None:
             layer = perceptual.CONTENT_LAYERS[c.content_layer]
@@ -218,21 +256,35 @@ class StyleTrainer:
                 with torch.no_grad():
                     target = self.loss_net(photos)[layer]
                 content_vgg = perceptual.content_loss(features[layer], target)
+            if self.teacher_perceptual:
+                painted = torch.cat((batch["teacher_previous"], batch["teacher_current"]))
+                teacher_perceptual = distill.perceptual_distance(self.loss_net, fake_y, painted, features)
         if self.patch_bank is not None:
             if c.style_term in ("swd", "both"):
                 style = style + self.patch_bank.distance(fake_y, levels=c.style_levels or None)
             if c.style_term in ("moments", "both"):
                 style = style + self.patch_bank.moments(fake_y)
         content = losses.structure(fake_y, photos) if c.lambda_content else zero
-        paired = zero
-        if "pair_photo" in batch:  # distillation: the teacher painted this very photo
-            paired = (nets.G(batch["pair_photo"]) - batch["pair_painted"]).abs().mean()
+        paired = teacher_l1 = conditional = zero
+        conditional_fake = fake_y
+        if self.teacher is not None:  # distillation: the teacher painted these very frames
+            teacher_l1 = distill.lowpass_l1(fake_y, torch.cat((batch["teacher_previous"], batch["teacher_current"])))
+            if self.critic is not None:
+                conditional = self.critic.generator_loss(photos, fake_y)
+        if "pair_photo" in batch:  # distillation: the optimisation teacher painted this very photo
+            conditional_fake = nets.G(batch["pair_photo"])
+            paired = distill.lowpass_l1(conditional_fake, batch["pair_painted"])
+            if self.critic is not None:
+                conditional = self.critic.generator_loss(batch["pair_photo"], conditional_fake)
         total = (c.lambda_adv * adv + c.lambda_cycle * cycle + c.lambda_cycle * c.lambda_identity * identity
                  + c.lambda_temporal * temporal + c.lambda_style * style + c.lambda_content * content
-                 + c.lambda_content_vgg * content_vgg + c.lambda_paired * paired)
+                 + c.lambda_content_vgg * content_vgg + c.lambda_paired * paired
+                 + c.lambda_teacher_l1 * teacher_l1 + c.lambda_teacher_perceptual * teacher_perceptual
+                 + c.lambda_teacher_adv * conditional)
         parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style,
-                 "content": content, "content_vgg": content_vgg, "paired": paired}
-        return total, parts, fake_y.detach(), x_fake.detach()
+                 "content": content, "content_vgg": content_vgg, "paired": paired, "teacher_l1": teacher_l1,
+                 "teacher_perceptual": teacher_perceptual, "g_cond": conditional}
+        return total, parts, fake_y.detach(), x_fake.detach(), conditional_fake.detach()
 
     def _discriminator_loss(self, batch: dict[str, torch.Tensor], fake_y: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
         c, nets = self.config, self.nets
@@ -254,13 +306,18 @@ class StyleTrainer:
         autocast = loop.autocast(self.device, self.dtype)
         for p in self.nets.discriminators():
             p.requires_grad_(False)
+        if self.critic is not None:
+            self.critic.frozen(True)
         with autocast:
-            total, parts, fake_y, fake_x = self._g_step(batch)
+            total, parts, fake_y, fake_x, conditional_fake = self._g_step(batch)
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()
-        d_loss = total.new_zeros(())
-        if self.config.lambda_adv:  # no adversarial term: no critic to train
+        d_loss = d_cond = total.new_zeros(())
+        if self.critic is not None:
+            photo, real = self._conditional_real(batch)
+            d_cond = self.critic.update(photo, real, conditional_fake.float(), autocast, self.config.gp_weight)
+        if self.adversarial:  # no adversarial term: no critic to train
             for p in self.nets.discriminators(self.cycle):
                 p.requires_grad_(True)
             with autocast:
@@ -272,6 +329,8 @@ class StyleTrainer:
         self.sched_g.step()
         values = {k: float(v.detach()) for k, v in parts.items()}
         values.update(g_total=float(total.detach()), d=float(d_loss.detach()))
+        if self.critic is not None:
+            values["d_cond"] = float(d_cond.detach())
         return values
 
     # -- monitoring ---------------------------------------------------------------------------------
@@ -293,7 +352,7 @@ class StyleTrainer:
 
     @torch.no_grad()
     def sample(self) -> loop.Sample:
-        """The diversity check and a grid: probe photos on top, G's stylization below."""
+        """The diversity check and a grid: probe photos on top, G's stylization below (and the teacher's)."""
         diversity = self.diversity()
         if diversity < 0.15:
             log.warning("outputs barely differ across the probe batch (diversity %.3f): possible mode collapse",
@@ -301,7 +360,10 @@ class StyleTrainer:
         self.nets.G.eval()
         out = self.nets.G(self.probe).float().clamp(0, 1)
         self.nets.G.train()
-        grid = torch.cat((torch.cat(list(self.probe.float()), dim=2), torch.cat(list(out), dim=2)), dim=1)
+        rows = [self.probe.float(), out]
+        if self.teacher is not None:
+            rows.append(self.teacher.model(self.probe).float().clamp(0, 1))
+        grid = torch.cat([torch.cat(list(row), dim=2) for row in rows], dim=1)
         return loop.Sample({"diversity": diversity}, {"probe": grid})
 
     # -- checkpoints ------------------------------------------------------------------------------------
@@ -312,9 +374,18 @@ class StyleTrainer:
             "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
             "pool_y": self.pool_y.state(), "pool_x": self.pool_x.state(),
             "bank_calls": self.patch_bank.calls if self.patch_bank is not None else 0,
+            # the teacher is never saved: its digest is, so a resume with another teacher is refused
+            "teacher_sha256": self.teacher.sha256 if self.teacher is not None else "",
+            **({"critic": self.critic.state_dict()} if self.critic is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        recorded = state.get("teacher_sha256") or None
+        if self.teacher is not None:
+            self.teacher.check_resume(recorded)
+        elif recorded:
+            raise TrainingDataError(f"the checkpoint was distilled from a teacher (sha256 {recorded[:12]}...); "
+                                    "resume with the same --teacher or train into a new --out")
         for name, net in vars(self.nets).items():
             net.load_state_dict(state["nets"][name])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -325,9 +396,16 @@ class StyleTrainer:
         self.pool_x.images = [t.to(self.device) for t in state["pool_x"]]
         if self.patch_bank is not None:
             self.patch_bank.calls = int(state.get("bank_calls", 0))
+        schedules = [(self.opt_g, self.sched_g), (self.opt_d, self.sched_d)]
+        if self.critic is not None:
+            if "critic" in state:
+                self.critic.load_state_dict(state["critic"])
+            else:
+                log.warning("the checkpoint has no conditional critic; it starts untrained")
+            schedules.append((self.critic.opt, self.critic.sched))
         # The learning rate follows this run's schedule: resuming with more --steps stretches the decay.
         factor = _linear_decay(self.config)(self.sched_g.last_epoch)
-        for optimizer, scheduler in ((self.opt_g, self.sched_g), (self.opt_d, self.sched_d)):
+        for optimizer, scheduler in schedules:
             scheduler.base_lrs = [self.config.lr for _ in optimizer.param_groups]
             for group in optimizer.param_groups:
                 group["initial_lr"] = self.config.lr
@@ -340,16 +418,29 @@ class StyleTrainer:
     def objective(self) -> str:
         """The objective actually trained, term by term with its weight, for the model card."""
         c = self.config
-        terms = [(f"{c.gan_loss} adversarial", c.lambda_adv), ("cycle", c.lambda_cycle),
-                 ("identity", c.lambda_cycle * c.lambda_identity), ("temporal (two unrolled frames)", c.lambda_temporal),
+        lowpassed = f"{distill.LOWPASS_FACTOR}x area-downsampled"
+        terms = [(f"L1 to the teacher's output, {lowpassed}", c.lambda_teacher_l1 if self.teacher else 0.0),
+                 ("VGG " + "+".join(distill.PERCEPTUAL_LAYERS) + " to the teacher's output",
+                  c.lambda_teacher_perceptual if self.teacher_perceptual else 0.0),
+                 (f"conditional {c.gan_loss} PatchGAN over (photo, output), the teacher's painting as real",
+                  c.lambda_teacher_adv if self.critic is not None else 0.0),
+                 (f"{c.gan_loss} adversarial", c.lambda_adv if self.adversarial else 0.0),
+                 ("cycle", c.lambda_cycle if self.cycle else 0.0),
+                 ("identity", c.lambda_cycle * c.lambda_identity if self.cycle else 0.0),
+                 ("temporal (two unrolled frames)", c.lambda_temporal),
                  (f"patch {c.style_term} style" + (f" on the {c.style_levels} finest bands" if c.style_levels else ""),
                   c.lambda_style if self.patch_bank is not None else 0.0),
                  ("VGG Gram style (relu1_1..relu3_1 at scales " + "/".join(f"{s:g}" for s in c.style_scales) + ")",
                   c.lambda_style if self.gram_bank is not None else 0.0),
                  (f"VGG {c.content_layer} content", c.lambda_content_vgg),
                  ("layout", c.lambda_content),
-                 ("L1 to the optimisation teacher's paintings", c.lambda_paired if self.pairs is not None else 0.0)]
-        kind = "distilled recurrent GAN" if self.pairs is not None else "recurrent CycleGAN"
+                 (f"L1 to the optimisation teacher's paintings, {lowpassed}",
+                  c.lambda_paired if self.pairs is not None else 0.0)]
+        if self.teacher is not None:
+            kind = (f"recurrent GAN distilled from the {self.teacher.preset} style {self.teacher.name!r} "
+                    f"(sha256 {self.teacher.sha256[:12]})")
+        else:
+            kind = "distilled recurrent GAN" if self.pairs is not None else "recurrent CycleGAN"
         return f"{kind}: " + ", ".join(f"{name} x{weight:g}" for name, weight in terms if weight)
 
     def export(self, folder: Path, *, training: dict[str, Any]) -> Path:
@@ -362,7 +453,8 @@ class StyleTrainer:
                 "content_images": len(self.content),
                 "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
                 **({"teacher": self.pairs.record} if self.pairs is not None and self.pairs.record else {}),
-                "style_images": len(self.style),
+                **({"teacher": self.teacher.record} if self.teacher is not None else {}),
+                "style_images": len(self.style) if self.style is not None else 0,
                 "content_folders": list(self.config.content),
                 "style_folders": list(self.config.style),
                 "video_folders": list(self.config.videos),

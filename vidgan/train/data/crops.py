@@ -104,14 +104,15 @@ class ImageCrops(torch.utils.data.Dataset):
         self.skipped_paths: list[Path] = []
         for path, image in zip(paths, decoded):
             if image is None:
-                log.warning("skipping unreadable image: %s", path)
                 self.skipped_paths.append(path)
             else:
                 self.images.append(image)
                 self.paths.append(path)
-        if not self.images:
+        if not self.images:  # one line, not a warning per file before it
             folders = sorted({str(p.parent) for p in paths})
             raise TrainingDataError(f"none of the {len(paths)} images could be read (in {', '.join(folders)})")
+        for path in self.skipped_paths:
+            log.warning("skipping unreadable image: %s", path)
         self._worker_rng: tuple[int, np.random.Generator] | None = None
 
     @property
