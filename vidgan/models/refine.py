@@ -231,6 +231,16 @@ def load_refine(weights: Path, device: torch.device | str = "cpu") -> LoadedRefi
     return LoadedRefine(net.to(device).eval(), dis_preset)
 
 
+def save_refine(folder: Path, stem: str, net: RefineNet, *, dis_preset: str, name: str,
+                training: dict[str, Any] | None = None) -> Path:
+    """Write ``folder/stem.safetensors`` and the card :func:`load_refine` reads; returns the weights' path."""
+    from vidgan.models.cards import save_model
+
+    card = {"kind": "interpolator", "architecture": ARCHITECTURE, "name": name, "preset": net.config.preset,
+            "refine": dataclasses.asdict(net.config), "dis": {"preset": dis_preset}, "training": training or {}}
+    return save_model(folder, stem, net.state_dict(), card)
+
+
 def refine_weights(preset: str) -> Path | None:
     """Where trained ``interp_refine_<preset>`` weights are: the user's folder first, then the built-in one."""
     from vidgan.models.interp import learned_weights
@@ -272,4 +282,5 @@ class RefineInterpolator(Interpolator):
 
 
 __all__ = ["ARCHITECTURE", "PRESETS", "Corrections", "LoadedRefine", "RefineConfig", "RefineInterpolator", "RefineNet",
-           "build_refine", "load_refine", "refine_weights", "refined_frame"]
+           "build_refine", "load_refine", "refine_weights", "refined_frame",
+           "save_refine"]
