@@ -78,6 +78,11 @@ class RefineTrainer:
             synthetic=c.synthetic, max_motion=c.max_motion)
         # DIS at the crop's own scale: the scale the network sees in use
         self.dis = DisInterpolator(preset=c.dis_preset, max_short_side=c.crop)
+        # OpenCV's DIS returns a different flow on its first call at a size than on every later one
+        # (which agree whatever came before): one call at the crop size first, so every triplet's
+        # flow is the steady one, whether the run started at step 0 or was resumed.
+        blank = torch.zeros(1, 3, c.crop, c.crop)
+        self.dis.prepare(blank, blank)
         self.net = RefineNet(PRESETS[c.preset]).to(self.device)
         self.opt_g = torch.optim.Adam(self.net.parameters(), lr=c.lr, betas=(0.9, 0.999))
         self.disc: MultiScaleDiscriminator | None = None
