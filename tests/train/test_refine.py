@@ -129,3 +129,21 @@ def test_cli_trains_refine_and_refuses_a_folder_of_two_frame_sizes(tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1
     assert "frame 3 is 80x48 but the first frame is 64x48" in bad.stderr
     assert not (tmp_path / "bad" / "interp_refine_lite.safetensors").exists()
+
+
+def test_vgg_feature_term_is_an_option_named_in_the_card(tmp_path, monkeypatch):
+    from tests.models.test_lossnet import random_vgg_file
+    from vidgan.errors import ModelFileError
+
+    monkeypatch.delenv("VIDGAN_LOSS_NET", raising=False)
+    with pytest.raises(ModelFileError, match=r"no loss network given"):
+        RefineTrainer(_config(tmp_path, "none", lambda_perceptual=1.0)).setup()
+    vgg = random_vgg_file(tmp_path / "vgg.safetensors")
+    config = _config(tmp_path, "vgg", lambda_perceptual=0.1, lambda_census=0.0, loss_net=str(vgg), steps=2,
+                     checkpoint_every=1)
+    weights = RefineTrainer(config).run(progress="quiet", resume=False)
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["training"]["loss_net"]["file"] == "vgg.safetensors"
+    assert "VGG features x0.1" in card["training"]["recipe"]
+    metrics = json.loads((tmp_path / "vgg" / "metrics.jsonl").read_text().splitlines()[0])
+    assert "perceptual" in metrics and "census" not in metrics
