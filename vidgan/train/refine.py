@@ -5,8 +5,8 @@ Each step draws triplets (I0, It, I1) from clips, frame folders and synthetic la
 ``dis`` model does at inference (same preset, same code: :meth:`DisInterpolator.prepare`), and
 trains :class:`~vidgan.models.refine.RefineNet` on the frame :func:`~vidgan.models.refine.refined_frame`
 makes from it. DIS runs on each crop at the crop's scale, which is the scale the network works at
-in use (the flow's scale); it costs a few milliseconds per crop, less than the network's step,
-so it is computed per triplet rather than cached (crops, flips and jitter make each one new).
+in use (the flow's scale); it costs a fraction of the network's step, so it is computed per
+triplet rather than cached (crops, flips and jitter make each one new).
 
 The objective: L1 + Laplacian-pyramid L1 (edges at every scale) + a census term (structure,
 blind to brightness) or, with a loss network, VGG features; and a small LSGAN term from a
