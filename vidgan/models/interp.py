@@ -124,8 +124,17 @@ class DisPair:
     @staticmethod
     def cat(pairs: Sequence[DisPair]) -> DisPair:
         """One batch of same-sized pairs (training); the small copies are left out."""
-        fields = ("frame0", "frame1", "flow01", "flow10", "visible0", "visible1")
-        return DisPair(*(torch.cat([getattr(p, name) for p in pairs]) for name in fields))
+        def joined(name: str) -> torch.Tensor:
+            return torch.cat([getattr(p, name) for p in pairs])
+
+        return DisPair(joined("frame0"), joined("frame1"), joined("flow01"), joined("flow10"), joined("visible0"),
+                       joined("visible1"))
+
+    def to(self, device: torch.device | str) -> DisPair:
+        """The pair on ``device`` (the small copy too)."""
+        return DisPair(self.frame0.to(device), self.frame1.to(device), self.flow01.to(device), self.flow10.to(device),
+                       self.visible0.to(device), self.visible1.to(device),
+                       None if self.small is None else self.small.to(device))
 
 
 #: The old private name of :class:`DisPair`.

@@ -184,7 +184,8 @@ def refined_frame(net: RefineNet, pair: DisPair, t: float) -> torch.Tensor:
         net_warp = warp_to_t(pair, flow_t0, flow_t1)
     else:
         net_warp = warp_to_t(seen_by_net, *flows_to_t(seen_by_net, t))
-    fix = _upsampled(net.corrections(seen_by_net, net_warp, t), tuple(pair.frame0.shape[-2:]))
+    height, width = pair.frame0.shape[-2:]
+    fix = _upsampled(net.corrections(seen_by_net, net_warp, t), (int(height), int(width)))
     warp = warp_to_t(pair, flow_t0 + fix.flows[:, :2], flow_t1 + fix.flows[:, 2:])
     return occlusion_blend(pair, warp, t, mask=fix.mask, residual=fix.residual)
 

@@ -19,7 +19,6 @@ The network's heads start at zero, so step 0 is ``dis`` exactly. A :class:`vidga
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -103,9 +102,7 @@ class RefineTrainer:
     def dis_pairs(self, batch: torch.Tensor) -> DisPair:
         """DIS on every triplet's end frames ((N, 9, H, W) batch), batched into one pair."""
         pairs = [self.dis.prepare(batch[i:i + 1, 0:3], batch[i:i + 1, 6:9]) for i in range(len(batch))]
-        merged = DisPair.cat(pairs)
-        return DisPair(*(getattr(merged, f.name).to(self.device) for f in dataclasses.fields(DisPair)
-                         if f.name != "small"))
+        return DisPair.cat(pairs).to(self.device)
 
     def reconstruction(self, out: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
         """The weighted reconstruction terms (those with weight 0 are left out)."""
