@@ -30,7 +30,7 @@ from vidgan.device import resolve_device, training_dtype
 from vidgan.errors import TrainingDataError
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE
-from vidgan.models.interp import DisInterpolator, DisPair
+from vidgan.models.interp import DisInterpolator, DisPair, flows_to_t, occlusion_blend, warp_to_t
 from vidgan.models.refine import PRESETS, RefineNet, refined_frame, save_refine
 from vidgan.progress import ProgressMode
 from vidgan.train import loop, losses, perceptual
@@ -216,8 +216,6 @@ class RefineTrainer:
 
 def _dis_frame(pair: DisPair) -> torch.Tensor:
     """``dis``'s own frame at the middle of ``pair``: the baseline each step is measured against."""
-    from vidgan.models.interp import flows_to_t, occlusion_blend, warp_to_t
-
     return occlusion_blend(pair, warp_to_t(pair, *flows_to_t(pair, _T)), _T)
 
 
