@@ -119,3 +119,13 @@ def test_total_adds_tensor_terms_and_refuses_none():
     assert losses.total([terms[0]]) is terms[0]
     with pytest.raises(ValueError, match="no loss terms"):
         losses.total([])
+
+
+def test_census_ignores_brightness_and_sees_a_displaced_edge():
+    image = torch.zeros(1, 3, 24, 24)
+    image[..., :, 12:] = 0.6
+    assert losses.census(image, image) == 0
+    brighter = (image * 1.3 + 0.1).clamp(0, 1)
+    shifted = torch.roll(image, 3, dims=-1)
+    assert losses.census(brighter, image) < 1e-3 < losses.census(shifted, image)
+    assert (brighter - image).abs().mean() > (shifted - image).abs().mean()  # L1 would say the opposite

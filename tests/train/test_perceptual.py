@@ -77,3 +77,13 @@ def test_record_names_the_file_and_its_digest(tmp_path):
     assert record["file"] == "vgg.safetensors"
     assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert "training time only" in record["use"]
+
+
+def test_feature_distance_is_zero_on_itself_and_carries_gradient_to_the_output_only(tmp_path):
+    net = load_loss_net(random_vgg_file(tmp_path / "vgg.safetensors"))
+    target = torch.rand(1, 3, 24, 24)
+    assert perceptual.feature_distance(net, target, target) == 0
+    output = torch.rand(1, 3, 24, 24, requires_grad=True)
+    distance = perceptual.feature_distance(net, output, target)
+    distance.backward()
+    assert distance > 0 and output.grad is not None and output.grad.abs().sum() > 0

@@ -101,19 +101,22 @@ def _interp_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_interp(args: argparse.Namespace) -> int:
-    from vidgan.train.interp import InterpTrainer
+    from vidgan.train.interp import interp_trainer
 
     sources = tuple(args.videos) + tuple(args.frames)
     config = _config(InterpTrainingConfig, args, sources=sources, amp=not args.no_amp)
-    out = args.out or f"runs/{config.name}-{config.preset}"
+    kind = "" if config.model == "interpnet" else f"{config.model}-"
+    out = args.out or f"runs/{config.name}-{kind}{config.preset}"
     if args.smoke:
         config = InterpTrainingConfig.smoke(sources, out, name=config.name, preset=config.preset, seed=config.seed,
-                                            photos=config.photos)
+                                            photos=config.photos, model=config.model, dis_preset=config.dis_preset,
+                                            lambda_adv=config.lambda_adv)
     else:
         config = dataclasses.replace(config, out=out)
     _refuse_overwrite(out, args.resume)
-    weights = InterpTrainer(config).run(progress=_progress(args), resume=args.resume)
-    print(f"vidgan: interpolation network ({config.preset}) written to {weights}", file=sys.stderr)
+    weights = interp_trainer(config).run(progress=_progress(args), resume=args.resume)
+    network = "interpolation network" if config.model == "interpnet" else f"{config.model} network"
+    print(f"vidgan: {network} ({config.preset}) written to {weights}", file=sys.stderr)
     return 0
 
 

@@ -11,11 +11,13 @@ Convention: frames are (1, 3, H, W) float RGB in [0, 1] on one device; results l
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from vidgan import ops
@@ -25,8 +27,9 @@ from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis, dens
 from vidgan.models.motion import _luma_u8, _upsample_flows
 from vidgan.registry import Registry
 
-__all__ = ["DisInterpolator", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError", "get_interpolator",
-           "interpolator_names", "learned_weights", "register_interpolator"]
+__all__ = ["DisInterpolator", "DisPair", "DisWarp", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError",
+           "check_time", "flows_to_t", "get_interpolator", "interpolator_names", "learned_weights",
+           "occlusion_blend", "register_interpolator", "warp_to_t"]
 
 
 class Interpolator(abc.ABC):
@@ -69,18 +72,132 @@ def get_interpolator(name: str, **options: object) -> Interpolator:
         path = Path(name)
         if not path.is_file():
             raise VidganError(f"interpolation weights {path} do not exist")
-        return LearnedInterpolator(weights=path, **options)  # type: ignore[arg-type]
+        return _from_weights(path, options)
     return INTERPOLATORS.get(name)(**options)
 
 
+def _learned_from(path: Path, options: dict[str, object]) -> Interpolator:
+    return LearnedInterpolator(weights=path, **options)  # type: ignore[arg-type]
+
+
+def _refine_from(path: Path, options: dict[str, object]) -> Interpolator:
+    from vidgan.models.refine import RefineInterpolator
+
+    return RefineInterpolator(weights=path, **options)  # type: ignore[arg-type]
+
+
+#: What runs a weights file, by its card's ``architecture`` (cards without one: the network from scratch).
+WEIGHT_ARCHITECTURES: dict[str, Callable[[Path, dict[str, object]], Interpolator]] = {
+    "interpnet": _learned_from, "refine": _refine_from,
+}
+
+
+def _from_weights(path: Path, options: dict[str, object]) -> Interpolator:
+    """The model a weights file holds, told apart by its card (pickles are refused before anything is read)."""
+    from vidgan.models.cards import card_path, read_card
+    from vidgan.models.zoo import refuse_pickle
+
+    refuse_pickle(path)
+    architecture = read_card(card_path(path), kind="interpolator").get("architecture", "interpnet")
+    loader = WEIGHT_ARCHITECTURES.get(str(architecture))
+    if loader is None:
+        raise VidganError(f"{path.name} holds an interpolation network of unknown architecture {architecture!r}; "
+                          f"known: {', '.join(WEIGHT_ARCHITECTURES)}")
+    return loader(path, options)
+
+
 @dataclass(frozen=True)
-class _DisPair:
+class DisPair:
+    """What DIS measured for one pair (or a batch of pairs): the state :meth:`DisInterpolator.prepare`
+    returns, shared by every model that builds on the classical motion (:mod:`vidgan.models.refine`)."""
+
     frame0: torch.Tensor
     frame1: torch.Tensor
-    flow01: torch.Tensor  # (1, 2, H, W): frame0(x) -> frame1(x + flow01)
+    flow01: torch.Tensor  # (N, 2, H, W): frame0(x) -> frame1(x + flow01)
     flow10: torch.Tensor
-    visible0: torch.Tensor  # (1, 1, H, W): confidence that frame0's pixel is seen in frame1
+    visible0: torch.Tensor  # (N, 1, H, W): confidence that frame0's pixel is seen in frame1
     visible1: torch.Tensor
+    #: The same pair at the scale DIS ran at, when that is smaller than the frames (asked for with
+    #: ``keep_small``): what a network running at the flow's scale reads.
+    small: DisPair | None = None
+
+    @staticmethod
+    def cat(pairs: Sequence[DisPair]) -> DisPair:
+        """One batch of same-sized pairs (training); the small copies are left out."""
+        def joined(name: str) -> torch.Tensor:
+            return torch.cat([getattr(p, name) for p in pairs])
+
+        return DisPair(joined("frame0"), joined("frame1"), joined("flow01"), joined("flow10"), joined("visible0"),
+                       joined("visible1"))
+
+    def to(self, device: torch.device | str) -> DisPair:
+        """The pair on ``device`` (the small copy too)."""
+        return DisPair(self.frame0.to(device), self.frame1.to(device), self.flow01.to(device), self.flow10.to(device),
+                       self.visible0.to(device), self.visible1.to(device),
+                       None if self.small is None else self.small.to(device))
+
+
+#: The old private name of :class:`DisPair`.
+_DisPair = DisPair
+
+
+@dataclass(frozen=True)
+class DisWarp:
+    """Both frames and their visibility warped to time t by the flows from t."""
+
+    flow_t0: torch.Tensor  # (N, 2, H, W): from time t back to frame 0
+    flow_t1: torch.Tensor
+    warped0: torch.Tensor
+    warped1: torch.Tensor
+    seen0: torch.Tensor  # frame 0's visibility in frame 1, at t
+    seen1: torch.Tensor
+
+
+def flows_to_t(pair: DisPair, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flows from time t back to each frame, by the linear approximation of Jiang et al. (2018).
+
+    Splatting the flows to t instead (ops.splat_flow) scored 0.2 dB lower on the dev triplets.
+    """
+    flow_t0 = -(1 - t) * t * pair.flow01 + t * t * pair.flow10
+    flow_t1 = (1 - t) * (1 - t) * pair.flow01 - t * (1 - t) * pair.flow10
+    return flow_t0, flow_t1
+
+
+def warp_to_t(pair: DisPair, flow_t0: torch.Tensor, flow_t1: torch.Tensor) -> DisWarp:
+    """Both frames and visibility maps backward-warped by the flows from t (edge border)."""
+    warped0, _ = ops.warp(pair.frame0, flow_t0, border="edge")
+    warped1, _ = ops.warp(pair.frame1, flow_t1, border="edge")
+    seen0, _ = ops.warp(pair.visible0, flow_t0, border="edge")
+    seen1, _ = ops.warp(pair.visible1, flow_t1, border="edge")
+    return DisWarp(flow_t0, flow_t1, warped0, warped1, seen0, seen1)
+
+
+def occlusion_blend(pair: DisPair, warp: DisWarp, t: float, *, mask: torch.Tensor | None = None,
+                    residual: torch.Tensor | None = None) -> torch.Tensor:
+    """The frame at t: the warped frames mixed by the occlusion-aware weights of ``dis``.
+
+    ``mask`` (N, 1, H, W) moves the mix in log space (frame 0's weight times exp(mask), frame 1's
+    divided by it) and ``residual`` (N, 3, H, W) is added to the mix; zeros of both (and no
+    arguments) give ``dis``'s frame bit for bit: x * exp(0) and x + 0 are exact.
+    """
+    # Where frame 0's sample is hidden in frame 1, frame 1's sample there is something else:
+    # frame 0 alone is right. So each frame's weight follows the *other* frame's visibility.
+    weight0 = (1 - t) * (warp.seen1 + 1e-3)
+    weight1 = t * (warp.seen0 + 1e-3)
+    if mask is not None:
+        weight0 = weight0 * torch.exp(mask)
+        weight1 = weight1 * torch.exp(-mask)
+    total = weight0 + weight1
+    blended = (weight0 * warp.warped0 + weight1 * warp.warped1) / total.clamp_min(1e-6)
+    if residual is not None:
+        blended = blended + residual
+    fallback = (1 - t) * pair.frame0 + t * pair.frame1
+    return torch.where(total > 1e-6, blended, fallback).clamp_(0.0, 1.0)
+
+
+def check_time(t: float) -> None:
+    if not 0.0 < t < 1.0:
+        raise ValueError(f"interpolate: t must be in (0, 1); got {t}")
 
 
 @register_interpolator("dis")
@@ -92,7 +209,9 @@ class DisInterpolator(Interpolator):
     approximation of Jiang et al. (2018). Both frames are warped to t and mixed with weights
     (1 - t) and t; where one frame's sample is hidden in the other frame (the forward-backward
     check), the other frame's sample is of something else, so its weight drops and content that
-    appears or disappears comes from the one frame that shows it.
+    appears or disappears comes from the one frame that shows it. The steps are the module's
+    functions (:func:`flows_to_t`, :func:`warp_to_t`, :func:`occlusion_blend`), so models that
+    refine this motion share them rather than copy them.
     """
 
     def __init__(self, *, preset: str = "medium", max_short_side: int = 360) -> None:
@@ -100,51 +219,50 @@ class DisInterpolator(Interpolator):
             raise VidganError(f"interpolation model 'dis': preset {preset!r} is not one of {', '.join(DIS_PRESETS)}")
         if max_short_side < DIS_MIN_SHORT_SIDE:
             raise VidganError(f"interpolation model 'dis': the flow scale must be >= {DIS_MIN_SHORT_SIDE} px")
+        self.preset = preset
         self.max_short_side = max_short_side
         self._dis = create_dis(preset)
 
-    def _flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _small_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> tuple[np.ndarray, np.ndarray] | None:
+        """Both (h, w, 2) flows at the working scale, or None when the frames are too small for DIS."""
         height, width = frame0.shape[-2:]
         small_width, small_height = short_side_size(width, height, self.max_short_side)
         size = (small_height, small_width)
         if min(size) < DIS_MIN_SHORT_SIDE:
-            zero = torch.zeros(1, 2, height, width, device=frame0.device)
-            return zero, zero.clone()
+            return None
         gray0, gray1 = _luma_u8(frame0, size), _luma_u8(frame1, size)
         # gray0(x) ≈ gray1(x + flow01), and the other way round
-        flows = _upsample_flows((dense_flow(self._dis, gray0, gray1), dense_flow(self._dis, gray1, gray0)),
-                                (height, width), frame0.device)
-        return flows[0:1], flows[1:2]
+        return dense_flow(self._dis, gray0, gray1), dense_flow(self._dis, gray1, gray0)
 
-    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> _DisPair:
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor, *, keep_small: bool = False) -> DisPair:
         frame0, frame1 = frame0.float().contiguous(), frame1.float().contiguous()
-        flow01, flow10 = self._flows(frame0, frame1)
-        # consistency(f, g) asks whether f's pixels come back through g: the visibility of the
-        # frame f starts from in the other frame.
-        visible0 = ops.consistency(flow01, flow10)
-        visible1 = ops.consistency(flow10, flow01)
-        return _DisPair(frame0, frame1, flow01, flow10, visible0, visible1)
+        height, width = frame0.shape[-2:]
+        small = self._small_flows(frame0, frame1)
+        if small is None:
+            zero = torch.zeros(1, 2, height, width, device=frame0.device)
+            flow01, flow10 = zero, zero.clone()
+        else:
+            flows = _upsample_flows(small, (height, width), frame0.device)
+            flow01, flow10 = flows[0:1], flows[1:2]
+        pair = _pair(frame0, frame1, flow01, flow10)
+        if keep_small and small is not None and small[0].shape[:2] != (height, width):
+            size = small[0].shape[:2]
+            small0, small1 = (torch.nn.functional.interpolate(f, size=size, mode="area") for f in (frame0, frame1))
+            flows = _upsample_flows(small, size, frame0.device)
+            pair = dataclasses.replace(pair, small=_pair(small0.contiguous(), small1.contiguous(),
+                                                         flows[0:1], flows[1:2]))
+        return pair
 
     def synthesize(self, pair: object, t: float) -> torch.Tensor:
-        assert isinstance(pair, _DisPair)
-        if not 0.0 < t < 1.0:
-            raise ValueError(f"interpolate: t must be in (0, 1); got {t}")
-        # Flows from time t back to each frame, by the linear approximation of Jiang et al. (2018).
-        # Splatting the flows to t instead (ops.splat_flow) scored 0.2 dB lower on the dev triplets.
-        flow_t0 = -(1 - t) * t * pair.flow01 + t * t * pair.flow10
-        flow_t1 = (1 - t) * (1 - t) * pair.flow01 - t * (1 - t) * pair.flow10
-        warped0, _ = ops.warp(pair.frame0, flow_t0, border="edge")
-        warped1, _ = ops.warp(pair.frame1, flow_t1, border="edge")
-        seen0, _ = ops.warp(pair.visible0, flow_t0, border="edge")
-        seen1, _ = ops.warp(pair.visible1, flow_t1, border="edge")
-        # Where frame 0's sample is hidden in frame 1, frame 1's sample there is something else:
-        # frame 0 alone is right. So each frame's weight follows the *other* frame's visibility.
-        weight0 = (1 - t) * (seen1 + 1e-3)
-        weight1 = t * (seen0 + 1e-3)
-        total = weight0 + weight1
-        blended = (weight0 * warped0 + weight1 * warped1) / total.clamp_min(1e-6)
-        fallback = (1 - t) * pair.frame0 + t * pair.frame1
-        return torch.where(total > 1e-6, blended, fallback).clamp_(0.0, 1.0)
+        assert isinstance(pair, DisPair)
+        check_time(t)
+        return occlusion_blend(pair, warp_to_t(pair, *flows_to_t(pair, t)), t)
+
+
+def _pair(frame0: torch.Tensor, frame1: torch.Tensor, flow01: torch.Tensor, flow10: torch.Tensor) -> DisPair:
+    # consistency(f, g) asks whether f's pixels come back through g: the visibility of the
+    # frame f starts from in the other frame.
+    return DisPair(frame0, frame1, flow01, flow10, ops.consistency(flow01, flow10), ops.consistency(flow10, flow01))
 
 
 def learned_weights(preset: str) -> Path | None:
@@ -224,3 +342,17 @@ def _learned(preset: str) -> Callable[..., Interpolator]:
 
 for _preset in ("lite", "full"):
     INTERPOLATORS.add(_preset, _learned(_preset))
+
+
+def _refine(preset: str) -> Callable[..., Interpolator]:
+    def make(*, max_short_side: int = 360) -> Interpolator:
+        from vidgan.models.refine import RefineInterpolator
+
+        return RefineInterpolator(preset=preset, max_short_side=max_short_side)
+
+    return make
+
+
+# ``dis`` corrected by the trained refinement network (vidgan.models.refine)
+INTERPOLATORS.add("refine", _refine("lite"))
+INTERPOLATORS.add("refine-full", _refine("full"))

@@ -35,7 +35,8 @@ class InterpolateStage(Stage):
     class Options:
         factor: int = option(2, min=2, help="output frames per input frame (ignored with fps)")
         fps: str = option("", help="constant output rate, e.g. 60 or 60000/1001")
-        model: str = option("dis", help="dis (classical), lite, full or a .safetensors path")
+        model: str = option("dis", help="dis (classical), refine or refine-full (dis + a trained correction), "
+                                         "lite, full or a .safetensors path")
         scale: int = option(360, min=32, help="short side in px that motion is estimated at")
         scene: bool = option(True, help="repeat frames across scene cuts instead of morphing")
         dedupe: float = option(0.0, min=0.0, help=(

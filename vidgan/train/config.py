@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from vidgan.models.flow import DisPreset
 from vidgan.options import check_options, option
 
 #: The adversarial objectives registered in :data:`vidgan.train.losses.GAN_LOSSES` (a test keeps them equal).
@@ -19,8 +20,10 @@ GanLoss = Literal["lsgan", "hinge", "wgan-gp"]
 StyleTerm = Literal["swd", "moments", "both", "vgg"]
 #: VGG layers a content term may compare (:data:`vidgan.models.lossnet.LAYERS`).
 ContentLayer = Literal["relu2_2", "relu3_1"]
-#: The network sizes of :mod:`vidgan.models.stylizer` and :mod:`vidgan.models.interpnet`.
+#: The network sizes of :mod:`vidgan.models.stylizer`, :mod:`vidgan.models.interpnet` and :mod:`vidgan.models.refine`.
 Preset = Literal["lite", "full"]
+#: What ``vidgan train interp`` trains: the network from scratch, or the correction of DIS's interpolation.
+InterpModel = Literal["interpnet", "refine"]
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,10 @@ class StyleTrainingConfig:
 class InterpTrainingConfig:
     """Everything an interpolation run depends on; stored in checkpoints and model cards."""
 
-    name: str = option("interp", help="weights are written as NAME_PRESET.safetensors")
+    name: str = option("interp", help="weights are written as NAME_PRESET.safetensors (NAME_refine_PRESET for "
+                                      "--model refine)")
+    model: InterpModel = option("interpnet", help="interpnet: the network from scratch; refine: a small network "
+                                                  "that corrects DIS's interpolation (starts equal to model=dis)")
     sources: tuple[str, ...] = option((), help="videos and frame folders", cli=False)
     photos: tuple[str, ...] = option((), help="photo folders for synthetic triplets: layered scenes with exact, "
                                               "large motion", nargs="*", metavar="DIR")
@@ -134,6 +140,13 @@ class InterpTrainingConfig:
     lambda_adv: float = option(0.005, help="adversarial weight (0: no discriminator)", min=0.0)
     lambda_flow: float = option(0.01, help="weight of the flow distillation toward DIS flows from the true "
                                            "middle frame (0: off)", min=0.0)
+    lambda_census: float = option(0.1, help="refine: weight of the census (ternary) term, robust to brightness "
+                                            "(0: off)", min=0.0)
+    lambda_perceptual: float = option(0.0, help="refine: weight of the VGG feature term (needs --loss-net; 0: off)",
+                                      min=0.0)
+    loss_net: str = option("", help="VGG19 loss network file for the perceptual term (default $VIDGAN_LOSS_NET); "
+                                    "training time only", metavar="FILE")
+    dis_preset: DisPreset = option("medium", help="refine: DIS preset of the motion it corrects (kept in the card)")
     disc_width: int = option(32, help="discriminator width", min=1)
     checkpoint_every: int = option(500, help="steps between checkpoints", min=1)
     seed: int = option(0, help="random seed")

@@ -37,7 +37,7 @@ from vidgan.train import loop, losses
 from vidgan.train.config import InterpTrainingConfig
 from vidgan.train.data.triplets import TripletFrames
 
-__all__ = ["InterpTrainer", "InterpTrainingConfig", "TripletFrames"]
+__all__ = ["INTERP_RECIPES", "InterpTrainer", "InterpTrainingConfig", "TripletFrames", "interp_trainer"]
 
 
 def _to_channels_last(module: torch.nn.Module) -> None:
@@ -165,3 +165,18 @@ class InterpTrainer:
     def run(self, *, progress: ProgressMode = "auto", resume: bool = True) -> Path:
         """Train to ``config.steps`` on :func:`vidgan.train.loop.run`; returns the exported weights' path."""
         return loop.run(self, self.config, progress=progress, resume=resume)
+
+
+def _refine_trainer(config: InterpTrainingConfig, frames: TripletFrames | None = None) -> loop.Recipe:
+    from vidgan.train.refine import RefineTrainer
+
+    return RefineTrainer(config, frames)
+
+
+#: What ``vidgan train interp --model NAME`` trains, by :data:`vidgan.train.config.InterpModel`.
+INTERP_RECIPES: dict[str, Callable[..., loop.Recipe]] = {"interpnet": InterpTrainer, "refine": _refine_trainer}
+
+
+def interp_trainer(config: InterpTrainingConfig, frames: TripletFrames | None = None) -> Any:
+    """The recipe ``config.model`` names (each has ``run(progress=, resume=)``)."""
+    return INTERP_RECIPES[config.model](config, frames)

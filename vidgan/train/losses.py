@@ -16,7 +16,8 @@ from vidgan.ops import reference
 from vidgan.registry import Registry
 from vidgan.train.config import GanLoss, StyleTerm
 
-__all__ = ["GAN_LOSSES", "GanLoss", "PatchBank", "StyleTerm", "discriminator_adversarial", "generator_adversarial",
+__all__ = ["GAN_LOSSES", "GanLoss", "PatchBank", "StyleTerm", "census", "discriminator_adversarial",
+           "generator_adversarial",
            "gradient_penalty", "laplacian_pyramid", "structure", "temporal", "total"]
 
 
@@ -154,6 +155,25 @@ def laplacian_pyramid(image: torch.Tensor, levels: int) -> list[torch.Tensor]:
         current = down
     bands.append(current)
     return bands
+
+
+def census(output: torch.Tensor, target: torch.Tensor, patch: int = 7) -> torch.Tensor:
+    """Soft ternary census distance (Zabih and Woodfill 1994; the soft form of Meister et al. 2018, as
+    in RIFE's training): compares how each pixel's luma relates to its ``patch`` x ``patch``
+    neighbours, so a brightness or contrast change costs nothing and a displaced edge does."""
+    weights = torch.tensor(_LUMA, device=output.device, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def transform(image: torch.Tensor) -> torch.Tensor:
+        luma = (image.float() * weights).sum(dim=1, keepdim=True) * 255.0
+        n, _, height, width = luma.shape
+        half = patch // 2
+        padded = F.pad(luma, (half, half, half, half), mode="replicate")
+        neighbours = F.unfold(padded, patch).view(n, patch * patch, height, width)
+        difference = neighbours - luma
+        return difference / torch.sqrt(0.81 + difference**2)
+
+    squared = (transform(output) - transform(target)) ** 2
+    return (squared / (0.1 + squared)).mean()
 
 
 class PatchBank:

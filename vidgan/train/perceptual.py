@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from vidgan.models.lossnet import LAYERS, VGGFeatures
 
-__all__ = ["GramBank", "content_loss", "gram", "image_pyramid", "loss_net_record", "style_loss"]
+__all__ = ["GramBank", "content_loss", "feature_distance", "gram", "image_pyramid", "loss_net_record", "style_loss"]
 
 #: Layer names a content term may use, in the network's order (the index into its outputs).
 CONTENT_LAYERS = {name: index for index, name in enumerate(LAYERS)}
@@ -66,6 +66,20 @@ def style_loss(grams: list[list[torch.Tensor]], targets: list[list[torch.Tensor]
 def content_loss(output_features: torch.Tensor, photo_features: torch.Tensor) -> torch.Tensor:
     """Johnson et al.'s feature reconstruction: mean squared feature difference (over C x H x W)."""
     return F.mse_loss(output_features.float(), photo_features.float())
+
+
+#: The layers :func:`feature_distance` compares: edges, textures and small shapes.
+FEATURE_LAYERS = ("relu1_2", "relu2_2", "relu3_1")
+
+
+def feature_distance(net: VGGFeatures, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean L1 between the VGG features of ``output`` and ``target`` at :data:`FEATURE_LAYERS` (the
+    perceptual term of interpolation training; the target's side carries no gradient)."""
+    with torch.no_grad():
+        wanted = net(target.float())
+    got = net(output.float())
+    indices = [CONTENT_LAYERS[name] for name in FEATURE_LAYERS]
+    return sum(((got[i] - wanted[i]).abs().mean() for i in indices), output.new_zeros(())) / len(indices)
 
 
 class GramBank:

@@ -42,3 +42,13 @@ def test_clip_frames_of_a_folder_in_name_order(tmp_path):
 def test_triplets_need_a_source():
     with pytest.raises(TrainingDataError, match="no training videos, frame folders or photos given"):
         TripletFrames((), image_side=64, max_frames=4, skips=(1,))
+
+
+def test_a_clip_with_frames_of_two_sizes_is_one_line_error(tmp_path):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for index in range(4):
+        cv2.imwrite(str(clip / f"{index:04d}.png"), np.full((48, 64 if index < 2 else 72, 3), 50, np.uint8))
+    with pytest.raises(TrainingDataError, match=r"clip: frame 3 is 72x48 but the first frame is 64x48; the frames "
+                                                r"of one clip must share one size$"):
+        TripletFrames((str(clip),), image_side=48, max_frames=10, skips=(1,))

@@ -52,12 +52,20 @@ class TripletFrames:
         self.clips: list[list[np.ndarray]] = []
         for source in sources:
             frames: list[np.ndarray] = []
+            mismatch = ""
             try:
-                for frame in clip_frames(source, max_frames=max_frames):
+                for index, frame in enumerate(clip_frames(source, max_frames=max_frames)):
+                    if index == 0:
+                        first = frame.shape[:2]
+                    elif frame.shape[:2] != first:
+                        mismatch = _size_mismatch(source, index, frame.shape[:2], first)
+                        break
                     frames.append(fit_short_side(frame, image_side, min_side=1))
             except Exception as exc:  # noqa: BLE001 - an unreadable source is skipped and counted
                 log.warning("skipping %s: %s", source, exc)
                 continue
+            if mismatch:  # not skipped: triplets across a resize would teach false motion
+                raise TrainingDataError(mismatch)
             if len(frames) >= 1 + 2 * min(skips):
                 self.clips.append(frames)
         if sources and not self.clips:
@@ -167,6 +175,11 @@ class TripletFrames:
             for slot, end in ((0, gray[0]), (2, gray[2])):
                 result[index, slot:slot + 2] = dense_flow(self._dis, gray[1], end).transpose(2, 0, 1)
         return torch.from_numpy(result)
+
+
+def _size_mismatch(source: str, index: int, size: tuple[int, ...], first: tuple[int, ...]) -> str:
+    return (f"{source}: frame {index + 1} is {size[1]}x{size[0]} but the first frame is {first[1]}x{first[0]}; "
+            "the frames of one clip must share one size")
 
 
 def _load_photos(folders: tuple[str, ...], image_side: int) -> list[np.ndarray]:
