@@ -3,8 +3,8 @@
 Why: on a 2-core CPU OpenVINO's CPU plugin runs the generator's small convolutions well ahead of
 torch's oneDNN path (see docs/benchmarks.md). The generator is converted per input size (the
 stride padding is then a constant, and a static shape is what the CPU plugin runs fastest) with
-``openvino.convert_model`` straight from the module. OpenVINO's torch front end has no
-``aten::logit``, so the conversion runs under :class:`_ExportRewrites`, which spells it with
+``torch.export`` and ``openvino.convert_model`` (no ONNX step). OpenVINO's torch front ends have
+lacked ``aten::logit``, so the export runs under :class:`_ExportRewrites`, which spells it with
 ``log`` and ``log1p`` (the same function; the model itself is untouched, so the torch engine's
 output does not change). Each conversion is kept as OpenVINO IR with a checksum manifest in a
 per-user cache folder keyed by the architecture and weights, the torch and OpenVINO versions and
@@ -165,6 +165,22 @@ class OpenVinoGenerator:
                 raise ValueError(f"{name} does not match its checksum")
         return self._core.compile_model(self._core.read_model(str(entry / _IR_NAME)), "CPU", self._config)
 
+    def _converted(self, example: tuple[torch.Tensor, ...]) -> Any:
+        """The OpenVINO model of the generator at the example's size: through ``torch.export``, or
+        through OpenVINO's own trace where torch.export cannot take the module (``torch.jit.trace``
+        is deprecated, so it is the fallback)."""
+        with torch.no_grad(), _ExportRewrites(), warnings.catch_warnings():
+            # torch's and OpenVINO's notes on their own internals (deprecations) say nothing to a user
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                return self._openvino.convert_model(torch.export.export(self._model, example))
+            except Exception as exc:  # noqa: BLE001 - any failure of the first route tries the second
+                log.info("stylize: torch.export of the generator failed (%s); tracing it instead", exc)
+            # the trace fixes the stride padding of this size as a constant, as intended
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return self._openvino.convert_model(self._model, example_input=example)
+
     def _convert(self, height: int, width: int, entry: Path) -> None:
         """Write the IR and its manifest into a fresh folder, then rename it into place: readers
         never see half a model."""
@@ -173,10 +189,7 @@ class OpenVinoGenerator:
         try:
             example = (torch.rand(1, 3, height, width), torch.rand(1, 3, height, width),
                        torch.rand(1, 1, height, width))
-            with torch.no_grad(), _ExportRewrites(), warnings.catch_warnings():
-                # the trace fixes the stride padding of this size as a constant, as intended
-                warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                converted = self._openvino.convert_model(self._model, example_input=example)
+            converted = self._converted(example)
             for node, name in zip(converted.inputs, ("x", "warped", "confidence")):
                 node.get_tensor().set_names({name})
             self._openvino.save_model(converted, str(staging / _IR_NAME), compress_to_fp16=False)
