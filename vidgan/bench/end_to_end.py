@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import av
@@ -21,6 +22,7 @@ import numpy as np
 
 from vidgan.bench.timing import timed
 from vidgan.errors import VidganError
+from vidgan.io.encode import EncodeOptions
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,7 @@ def style_for(preset: str, tmp: Path) -> tuple[str, str]:
     return str(path), f"untrained {preset} (same cost)"
 
 
-def encode_options():  # type: ignore[no-untyped-def]
-    from vidgan.io.encode import EncodeOptions
+def encode_options() -> EncodeOptions:
 
     return EncodeOptions(codec="libx264", preset="veryfast", crf=23)
 
@@ -89,8 +90,10 @@ def transcode_warmed_ms(clip: Path, out: Path, chain: str, device: str) -> float
             if index == 1:
                 break
     pipeline.flush()
-    for stage in pipeline.stages:
-        stage.reset()
+    for stage in pipeline.stages:  # the stylize stage starts its recurrence again
+        reset = getattr(stage, "reset", None)
+        if reset is not None:
+            reset()
     source = VideoSource(str(clip), device=device)
     pipeline.set_input_rate(source.info.frame_rate)
     sink = VideoSink(str(out), encode_options(), source, overwrite=True, frame_rate=pipeline.output_rate)
@@ -142,7 +145,7 @@ def naive_ms(frames: list[av.VideoFrame], style: str, preset: str, flow: str, de
 
     for frame in frames[:warmup]:
         run(frame)
-    return statistics.median(timed(lambda f=frame: run(f), device) * 1e3 for frame in frames[warmup:] or frames)
+    return statistics.median(timed(partial(run, frame), device) * 1e3 for frame in frames[warmup:] or frames)
 
 
 def decode_encode_ms(clip: Path, tmp: Path) -> tuple[list[av.VideoFrame], float, float]:

@@ -57,7 +57,8 @@ def bench(width: int, height: int, rounds: int, threads: int) -> list[dict]:
     inputs = (torch.rand(1, 3, height, width), torch.rand(1, 3, height, width), torch.rand(1, 1, height, width))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as cache, torch.no_grad():
-        runs = []
+        runs: list[tuple[str, StylizerConfig, RecurrentStylizer, dict[str, Callable[..., torch.Tensor]],
+                         dict[str, list[float]]]] = []
         for name, config in CANDIDATES.items():
             torch.manual_seed(0)
             model = RecurrentStylizer(config).eval()

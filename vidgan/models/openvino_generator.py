@@ -82,7 +82,7 @@ EXPORT_REWRITES: dict[Callable[..., Any], Callable[..., Any]] = {torch.logit: _l
 class _ExportRewrites(torch.overrides.TorchFunctionMode):
     """While converting: calls to a function in :data:`EXPORT_REWRITES` trace its rewrite instead."""
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         return EXPORT_REWRITES.get(func, func)(*args, **(kwargs or {}))
 
 
