@@ -116,3 +116,14 @@ def test_the_cache_lives_under_xdg_cache_home(monkeypatch, tmp_path):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_root() == tmp_path / "vidgan" / "openvino"
+
+
+def test_an_unwritable_cache_still_runs(model, tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    x, warped, confidence = _inputs(*ODD_SIZES[0])
+    generator = OpenVinoGenerator(model, cache=blocker)
+    with torch.no_grad():
+        expected = model(x, warped, confidence)
+    assert (generator(x, warped, confidence) - expected).abs().max() < TOLERANCE
+    assert "cannot cache the OpenVINO generator" in caplog.text

@@ -152,10 +152,22 @@ class OpenVinoGenerator:
             except Exception as exc:  # noqa: BLE001 - whatever is wrong with the files, they are rebuilt
                 log.warning("stylize: cached OpenVINO model %s is unusable (%s); rebuilding it", entry, exc)
                 shutil.rmtree(entry, ignore_errors=True)
-        self._convert(height, width, entry)
-        compiled = self._compile(entry)
-        log.info("stylize: OpenVINO generator for %dx%d converted and compiled in %.1f s (cached in %s)",
-                 width, height, time.perf_counter() - started, entry)
+        example = (torch.rand(1, 3, height, width), torch.rand(1, 3, height, width), torch.rand(1, 1, height, width))
+        converted = self._converted(example)
+        for node, name in zip(converted.inputs, ("x", "warped", "confidence")):
+            node.get_tensor().set_names({name})
+        self.conversions += 1
+        try:
+            self._store(converted, entry)
+            compiled = self._compile(entry)
+            where = f"cached in {entry}"
+        except (OSError, RuntimeError) as exc:  # a read-only or full cache folder: run it, uncached
+            log.warning("stylize: cannot cache the OpenVINO generator in %s (%s); converting again next time",
+                        entry, exc)
+            compiled = self._core.compile_model(converted, "CPU", self._config)
+            where = "not cached"
+        log.info("stylize: OpenVINO generator for %dx%d converted and compiled in %.1f s (%s)",
+                 width, height, time.perf_counter() - started, where)
         return compiled
 
     def _compile(self, entry: Path) -> Any:
@@ -181,21 +193,15 @@ class OpenVinoGenerator:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             return self._openvino.convert_model(self._model, example_input=example)
 
-    def _convert(self, height: int, width: int, entry: Path) -> None:
+    def _store(self, converted: Any, entry: Path) -> None:
         """Write the IR and its manifest into a fresh folder, then rename it into place: readers
         never see half a model."""
         entry.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=entry.parent))
         try:
-            example = (torch.rand(1, 3, height, width), torch.rand(1, 3, height, width),
-                       torch.rand(1, 1, height, width))
-            converted = self._converted(example)
-            for node, name in zip(converted.inputs, ("x", "warped", "confidence")):
-                node.get_tensor().set_names({name})
             self._openvino.save_model(converted, str(staging / _IR_NAME), compress_to_fp16=False)
             files = sorted(path.name for path in staging.iterdir())
             (staging / _MANIFEST_NAME).write_text(json.dumps({name: _file_sha256(staging / name) for name in files}))
-            self.conversions += 1
             try:
                 os.replace(staging, entry)
             except OSError:  # another process put the same entry in place first
