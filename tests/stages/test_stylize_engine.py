@@ -90,3 +90,16 @@ def test_openvino_frames_are_torch_frames(tiny_style):
     assert "openvino" in fast.describe()
     for frame in _clip(4):
         assert (fast.stylize_tensor(frame) - exact.stylize_tensor(frame)).abs().max() < TOLERANCE
+
+
+def test_each_frame_size_is_compiled_once(tiny_style, caplog):
+    pytest.importorskip("openvino")
+    import logging
+
+    stage = _stage("stylize=style=tiny:engine=openvino:motion=none")
+    small, large = _clip(1)[0], torch.rand(1, 3, 40, 58)
+    with caplog.at_level(logging.INFO, logger="vidgan"):
+        for frame in (small, small, large, small):
+            stage.stylize_tensor(frame)
+    assert sorted(stage._forward._requests) == [(40, 58), (65, 99)]
+    assert sum("OpenVINO generator for" in message for message in caplog.messages) == 2  # one line a size
