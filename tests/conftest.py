@@ -9,6 +9,15 @@ import pytest
 from tests import media
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory):
+    """Caches (the OpenVINO generators converted per size) go to a folder of this test run, not the
+    user's ~/.cache; within the run, a style converted at a size once is read back after."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
+        yield
+
+
 @pytest.fixture
 def cfr_clip(tmp_path: Path) -> Path:
     """2 s, 25 fps, 160x120 H.264 + AAC in mp4."""

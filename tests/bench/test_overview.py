@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -25,6 +26,14 @@ def test_bench_prints_every_step_with_references():
     # models without weights are listed with the reason instead of a number
     assert rows["interpolate 2x full"]["ms_per_frame"] is None and "weights" in rows["interpolate 2x full"]["note"]
     assert "CPU threads" in report["machine"]
+    # decode -> stylize -> encode per preset and engine, each next to the naive loop of its preset
+    for case in ("lite, live: flow=fast", "full, file default"):
+        for engine in ("torch", "openvino"):
+            row = rows[f"end to end -vf stylize ({case}, engine={engine})"]
+            if engine == "openvino" and importlib.util.find_spec("openvino") is None:
+                assert row["ms_per_frame"] is None and "not installed" in row["note"]
+                continue
+            assert row["ms_per_frame"] > 0 and row["reference_ms"] > 0, (case, engine)
 
 
 def test_bench_refuses_a_bad_size():

@@ -8,6 +8,7 @@ is poisoned before the kernel runs so a pixel the kernel never writes shows up a
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
@@ -218,3 +219,22 @@ class TestBadInput:
     def test_unknown_border(self):
         with pytest.raises(ValueError, match="border must be"):
             ops.warp(torch.rand(1, 3, 4, 4), torch.zeros(1, 2, 4, 4), border="reflect")
+
+
+def test_numba_keeps_openmp_when_openvino_brings_tbb():
+    """OpenVINO loads a TBB that Numba could pick; the CPU kernels pin OpenMP first (a fresh process:
+    the layer is chosen once, on the first parallel launch)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba")
+    script = ("import importlib.util, torch\n"
+              "if importlib.util.find_spec('openvino'):\n"
+              "    import openvino; openvino.Core()\n"
+              "from vidgan import ops\n"
+              "ops.warp(torch.rand(1, 3, 8, 8), torch.zeros(1, 2, 8, 8))\n"
+              "import numba; print(numba.threading_layer())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "omp"

@@ -3,8 +3,9 @@
 It makes its own clip (a moving test pattern with film grain, H.264, encoded here with PyAV) and
 times each step of the pipeline on it, per frame: decode, upload (to a tensor on the device,
 colour conversion included), each stage (stylize and interpolate, each model that has weights),
-each kernel, download, encode, and the whole run end to end. References, same run, same clip:
-the ``ffmpeg`` CLI transcoding it, each kernel's plain-torch twin, and a naive per-frame loop
+each kernel, download, encode, and the whole run end to end, stylize per preset (lite at the live
+settings, full at the file default) and per engine (torch, OpenVINO). References, same run, same
+clip: the ``ffmpeg`` CLI transcoding it, each kernel's plain-torch twin, and a naive per-frame loop
 (OpenCV colour conversion and DIS flow on the host, the torch reference warp, the generator in fp32,
 no reuse, no overlap), with the same decode and encode.
 """
@@ -27,11 +28,11 @@ from typing import TYPE_CHECKING, TypeVar
 import av
 import numpy as np
 
-from vidgan.bench.timing import timed
+from vidgan.bench.timing import cpu_model, timed
 from vidgan.errors import VidganError
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 T = TypeVar("T")
 
@@ -132,50 +133,25 @@ def _kernel_rows(size: str, width: int, height: int, device: str) -> list[Row]:
     return rows
 
 
-def _naive_ms(frames: list[av.VideoFrame], device: str) -> float | None:
-    """The same recurrent stylization written the obvious way, per frame: OpenCV YUV->RGB on the host,
-    OpenCV DIS flow on the frame's grey levels, the torch reference warp, the generator in fp32, a
-    plain blend, and RGB->YUV back with OpenCV; no fused kernels, no reuse, no overlap."""
-    import cv2
+def _end_to_end_rows(size: str, clip: Path, tmp: Path, device: str) -> list[Row]:
+    """Decode -> stylize -> encode per preset and engine (:mod:`vidgan.bench.end_to_end`), each next
+    to the naive loop of its preset; the first row is what ``-vf stylize=preset=lite:flow=fast`` runs
+    by default (engine=auto)."""
     import torch
 
-    from vidgan.io.images import fit_short_side
-    from vidgan.models.flow import create_dis, dense_flow
-    from vidgan.models.zoo import find_style, load_generator
-    from vidgan.ops import reference
+    from vidgan.bench.end_to_end import run_end_to_end
+    from vidgan.stages.stylize_engine import resolve_engine
 
-    try:
-        model = load_generator(find_style("van_gogh", "lite"), device)
-    except VidganError:
-        return None
-    height, width = frames[0].height, frames[0].width
-    dis = create_dis("medium")
-    previous_grey: np.ndarray | None = None
-    previous_output: torch.Tensor | None = None
-
-    def run(frame: av.VideoFrame) -> None:
-        nonlocal previous_grey, previous_output
-        rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-        rgb = fit_short_side(rgb, 360)
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
-        warped: torch.Tensor | None = None
-        confidence: torch.Tensor | None = None
-        if previous_grey is not None and previous_output is not None:
-            flow = dense_flow(dis, grey, previous_grey)  # current -> previous
-            flow_t = torch.from_numpy(flow).to(device).permute(2, 0, 1)[None]
-            warped, inside = reference.warp(previous_output, flow_t, border="edge")
-            confidence = inside
-        with torch.no_grad():
-            out = model(image, warped, confidence)
-        if warped is not None and confidence is not None:
-            out = out * (1 - 0.8 * confidence) + warped * (0.8 * confidence)
-        previous_grey, previous_output = grey, out
-        full = torch.nn.functional.interpolate(out, size=(height, width), mode="bilinear")
-        back = (full[0].clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
-        cv2.cvtColor(back, cv2.COLOR_RGB2YUV_I420)
-
-    return per_frame_ms(frames, run, device)
+    results = run_end_to_end(clip, tmp, device)
+    naive_label = "naive per-frame fp32 loop (same work)"
+    auto = resolve_engine("auto", torch.device(device))
+    rows = [Row(size, "end to end -vf stylize (lite)", r.ms_per_frame, naive_label, r.naive_ms,
+                f"engine=auto: {auto}; {r.note}")
+            for r in results if r.case.preset == "lite" and r.engine == auto]
+    for r in results:
+        step = f"end to end -vf stylize ({r.case.label}, engine={r.engine})"
+        rows.append(Row(size, step, r.ms_per_frame, naive_label, r.naive_ms, r.note))
+    return rows
 
 
 def bench_size(width: int, height: int, *, device: str, frames: int, tmp: Path, use_ffmpeg: bool) -> list[Row]:
@@ -224,12 +200,7 @@ def bench_size(width: int, height: int, *, device: str, frames: int, tmp: Path, 
     report = transcode(clip, tmp / "null.mp4", chain="null", encode=options, device=device, overwrite=True)
     rows.append(Row(size, "end to end -vf null", report.seconds * 1e3 / report.frames_in,
                     "ffmpeg CLI transcode" if ffmpeg_ms else "", ffmpeg_ms))
-    report = transcode(clip, tmp / "sty.mp4", chain="stylize=preset=lite:flow=fast", encode=options, device=device,
-                       overwrite=True)
-    naive = _naive_ms(decoded, device)
-    naive_total = decode_ms + naive + encode_ms if naive else None
-    rows.append(Row(size, "end to end -vf stylize (lite)", report.seconds * 1e3 / report.frames_in,
-                    "naive per-frame fp32 loop (same work)" if naive else "", naive_total))
+    rows += _end_to_end_rows(size, clip, tmp, device)
     return rows
 
 
@@ -245,7 +216,7 @@ def machine_line(device: str) -> str:
     import torch
 
     gpu = f", {torch.cuda.get_device_name(0)}" if device.startswith("cuda") else ""
-    return (f"{platform.machine()}, {os.cpu_count()} CPU threads{gpu}, {platform.system()} {platform.release()}; "
+    return (f"{cpu_model()} ({platform.machine()}), {os.cpu_count()} CPU threads{gpu}, {platform.system()} {platform.release()}; "
             f"torch {torch.__version__}, PyAV {av.__version__}")
 
 

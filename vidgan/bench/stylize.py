@@ -6,10 +6,13 @@ synthetic clip made here (a smooth texture moving 3 px left and 1 px up per fram
 frame; the rows run round-robin per frame, so load changes on a shared machine hit all alike. The
 stage itself is timed, built from ``--style`` or, when none is given or found, from an untrained
 ``build_generator(preset)`` saved to a temp file (same architecture and cost). Reported: median and
-90th-percentile ms per frame and fps over N frames after 5 warm-up frames.
+90th-percentile ms per frame and fps over N frames after 5 warm-up frames, each engine (torch,
+OpenVINO) in its own rows; then decode -> stylize -> encode end to end for lite (live settings) and
+full (file default) per engine, next to the naive loop (:mod:`vidgan.bench.end_to_end`).
 
     python -m vidgan.bench.stylize [--size 640x360 ...] [--frames 60] [--preset lite|full] [--style NAME|PATH]
-                            [--device cpu|cuda] [--precision auto|fp32|bf16|fp16] [--threads N] [--json]
+                            [--device cpu|cuda] [--precision auto|fp32|bf16|fp16] [--threads N]
+                            [--no-end-to-end] [--json]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from vidgan.models.motion import MotionEstimate, get_motion
 from vidgan.models.stylizer import Preset, build_generator
 from vidgan.models.zoo import ModelFileError, UnknownStyleError, find_style, load_generator, save_style
 from vidgan.stages.stylize import StylizeStage
+from vidgan.stages.stylize_engine import ENGINES
 
 WARMUP = 5
 STEP = (3, 1)  # px per frame (x, y) of the synthetic motion
@@ -101,15 +105,24 @@ def bench_size(width: int, height: int, style: str, preset: Preset, frames: int,
     def make(**options: Any) -> StylizeStage:
         return StylizeStage(StylizeStage.Options(style=style, preset=preset, precision=precision, **options), context)
 
-    stage, live, per_frame = make(motion="dis"), make(motion="dis", flow="fast"), make(motion="none")
+    engines = [name for name, engine in ENGINES.items() if engine.available() and
+               (device.type == "cpu" or name == "torch")]
+    stages = {engine: make(motion="dis", engine=engine) for engine in engines}
+    lives = {engine: make(motion="dis", flow="fast", engine=engine) for engine in engines}
+    stage, per_frame = stages["torch"], make(motion="none")
     live_compiled = make(motion="dis", flow="fast", compile=True)
     naive = load_generator(find_style(style, preset, prefer_full=device.type == "cuda"), device)  # fp32, no recurrence
     motions = {flow: get_motion("dis", preset=flow) for flow in ("medium", "fast")}
     state: dict[str, torch.Tensor] = {}  # the motion row's estimate, for the warp row
 
-    def model_only(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
-        confidence = torch.full_like(small[:, :1], 0.8)
-        return timed(lambda: stage._run_generator(small, previous, confidence), device)
+    def model_only(engine: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
+        def row(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
+            confidence = torch.full_like(small[:, :1], 0.8)
+            return timed(lambda: stages[engine]._run_generator(small, previous, confidence), device)
+        return row
+
+    def stage_row(stage: StylizeStage) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
+        return lambda frame, *_: timed(lambda: stage.stylize_tensor(frame), device)
 
     def motion_dis(flow: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]:
         def row(frame: torch.Tensor, small: torch.Tensor, previous: torch.Tensor) -> float:
@@ -134,15 +147,16 @@ def bench_size(width: int, height: int, style: str, preset: Preset, frames: int,
         torch.set_num_threads(threads)
         return seconds
 
+    precision_name = str(stage.dtype).removeprefix("torch.")
     rows: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], float]] = {
-        f"model only ({str(stage.dtype).removeprefix('torch.')})": model_only,
+        **{f"model only, {engine} ({precision_name})": model_only(engine) for engine in engines},
         "motion (dis fast)": motion_dis("fast"),
         "motion (dis medium)": motion_dis("medium"),  # last: the warp row uses the default flow's estimate
         "warp + temporal blend": warp_blend,
-        "stage, dis medium (default)": lambda frame, *_: timed(lambda: stage.stylize_tensor(frame), device),
-        "stage, dis fast (live)": lambda frame, *_: timed(lambda: live.stylize_tensor(frame), device),
-        "stage, dis fast, compile=1": lambda frame, *_: timed(lambda: live_compiled.stylize_tensor(frame), device),
-        "stage, motion=none": lambda frame, *_: timed(lambda: per_frame.stylize_tensor(frame), device),
+        **{f"stage, dis medium (default), {engine}": stage_row(stages[engine]) for engine in engines},
+        **{f"stage, dis fast (live), {engine}": stage_row(lives[engine]) for engine in engines},
+        "stage, dis fast, compile=1 (torch)": stage_row(live_compiled),
+        f"stage, motion=none, {per_frame.engine}": stage_row(per_frame),
         "naive per-frame fp32 loop": naive_loop,
     }
     texture = make_texture(width, height, WARMUP + frames + 1)
@@ -170,6 +184,8 @@ def main() -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
                         help="the stage's precision (auto: bf16 on CPUs with native bf16, fp16 on CUDA)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (the naive row keeps the default)")
+    parser.add_argument("--no-end-to-end", action="store_true",
+                        help="skip the decode -> stylize -> encode rows (lite live and full, per engine)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args()
     args.frames = max(1, args.frames)
@@ -182,6 +198,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     results: list[dict] = []
+    end_to_end: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         style, label = resolve_style(args.style, args.preset, device, Path(tmp))
         for width, height in args.size or [(640, 360)]:
@@ -192,6 +209,8 @@ def main() -> int:
                 p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) > 1 else median
                 results.append({"size": f"{width}x{height}", "processing": processing, "row": name,
                                 "median_ms": median * 1e3, "p90_ms": p90 * 1e3, "fps": 1 / median})
+            if not args.no_end_to_end:
+                end_to_end += end_to_end_rows(width, height, WARMUP + args.frames, str(device), Path(tmp))
     # after the runs: the thread counts in effect (numba's launches set OpenMP's count)
     machine = {
         "date": datetime.datetime.now().isoformat(timespec="minutes"),
@@ -202,7 +221,7 @@ def main() -> int:
     }
     if args.json:
         print(json.dumps({"machine": machine, "model": label, "frames": args.frames, "warmup": WARMUP,
-                          "rows": results}, indent=2))
+                          "rows": results, "end_to_end": end_to_end}, indent=2))
         return 0
     print(f"{machine['date']}; {machine['cpu']} ({machine['cpu_threads']} CPU threads); device {machine['device']}")
     print(f"torch {machine['torch']} ({machine['torch_threads']} threads, default {default_threads}); "
@@ -214,7 +233,27 @@ def main() -> int:
     for r in results:
         print(f"{r['size']:>10} {r['processing']:>10}  {r['row']:30} {r['median_ms']:9.2f} "
               f"{r['p90_ms']:7.2f} {r['fps']:7.1f}")
+    if end_to_end:
+        print("\nend to end, decode -> stylize -> libx264 veryfast encode (vidgan's threads; pipeline warmed), "
+              "next to the naive per-frame loop of the same preset and flow with the same decode and encode:")
+        print(f"{'size':>10}  {'case':24} {'engine':9} {'ms/frame':>8} {'fps':>6} {'naive ms':>8} {'naive fps':>9}")
+        for r in end_to_end:
+            ms = f"{r['ms_per_frame']:8.2f} {1e3 / r['ms_per_frame']:6.1f}" if r["ms_per_frame"] else f"{'-':>8} {'-':>6}"
+            print(f"{r['size']:>10}  {r['case']:24} {r['engine']:9} {ms} {r['naive_ms']:8.2f} "
+                  f"{1e3 / r['naive_ms']:9.1f}  {r['note']}")
     return 0
+
+
+def end_to_end_rows(width: int, height: int, frames: int, device: str, tmp: Path) -> list[dict]:
+    """:func:`vidgan.bench.end_to_end.run_end_to_end` on a generated H.264 clip of this size."""
+    from vidgan.bench.end_to_end import run_end_to_end
+    from vidgan.bench.overview import make_clip
+
+    clip = tmp / f"clip-{width}x{height}.mp4"
+    make_clip(clip, width, height, frames)
+    return [{"size": f"{width}x{height}", "case": r.case.label, "preset": r.case.preset, "flow": r.case.flow,
+             "engine": r.engine, "ms_per_frame": r.ms_per_frame, "naive_ms": r.naive_ms, "note": r.note}
+            for r in run_end_to_end(clip, tmp, device)]
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ comparisons (:func:`_finite`): under fastmath, ``math.isfinite`` was seen to ans
 from __future__ import annotations
 
 import math
+import os
 from typing import TypedDict
 
+import numba
 import numpy as np
 import torch
 from numba import njit, prange
@@ -20,6 +22,12 @@ from vidgan.ops.kernel_table import register_kernel
 from vidgan.ops.reference import MB_BIAS, MB_RATIO, OCC_BIAS, OCC_RATIO
 
 _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+# OpenMP first, as Numba picked before OpenVINO (the CPU stylize engine) brought a loadable TBB into
+# the process: Numba would take TBB then, whose fork handler warns on every fork from a thread, and
+# the thread-count notes in docs/benchmarks.md were measured with OpenMP. A user's setting wins.
+if "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]  # type: ignore[attr-defined]
 
 
 class _JitOptions(TypedDict):

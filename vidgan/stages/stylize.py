@@ -22,6 +22,7 @@ from vidgan.graph.spec import FilterCall
 from vidgan.graph.stage import Stage, StageContext
 from vidgan.models.flow import FLOW_QUALITIES, DisPreset
 from vidgan.options import check_options, create_options, live_option_names, option, options_as_filter_args
+from vidgan.stages.stylize_engine import EngineName, GeneratorForward, GeneratorRequest, build_forward, resolve_engine
 
 if TYPE_CHECKING:
     import torch
@@ -55,7 +56,9 @@ class StylizeStage(Stage):
         scale: int = option(0, min=0, live=True, help="processing short side in px (0: preset default)")
         preset: Literal["auto", "lite", "full"] = option("auto", help="auto (full on CUDA), lite or full")
         precision: Precision = option("auto", help="auto, fp32, bf16 (CPU) or fp16 (CUDA)")
-        compile: bool = option(False, help="torch.compile the generator (slow first frame)")
+        compile: bool = option(False, help="torch.compile the generator (slow first frame; engine=torch)")
+        engine: EngineName = option("auto", help=(
+            "what runs the generator: auto (OpenVINO on the CPU when installed, else torch), torch or openvino"))
         overlap: Literal["auto", "0", "1"] = option("auto", help=(
             "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
             "auto (on CUDA for files, off live and on the CPU), 1 or 0"))
@@ -80,12 +83,9 @@ class StylizeStage(Stage):
             self.model = self.model.to(self.dtype)
         # channels-last on the CPU too: oneDNN's convolutions run about 1.6x faster in it (lite, 640x360)
         self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
-        self._forward: Callable[..., torch.Tensor] = self.model
-        if options.compile:
-            # Inductor fuses the activations and the logit-space head into the convolutions' loops:
-            # lite at 640x360 on 2 CPU cores 37 -> 30 ms, after ~30 s compiling on the first frame
-            # (and again for each new frame size).
-            self._forward = torch.compile(self.model, dynamic=False)
+        self.engine = resolve_engine(options.engine, self.device, compile=options.compile)
+        self._forward: GeneratorForward = build_forward(
+            self.engine, GeneratorRequest(self.model, self.device, self.dtype, options.compile))
         try:
             flow_options: dict[str, object] = {}
             if options.motion == "dis":
@@ -109,7 +109,7 @@ class StylizeStage(Stage):
     def describe(self) -> str:
         o = self.options
         flow = f"/{o.flow}" if o.motion == "dis" else ""
-        return f"stylize({o.style}, {self.preset}, motion={o.motion}{flow}, scale={self.short_side})"
+        return f"stylize({o.style}, {self.preset}, motion={o.motion}{flow}, scale={self.short_side}, {self.engine})"
 
     def _to_processing(self, image: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
@@ -198,9 +198,7 @@ class StylizeStage(Stage):
                 None if t is None else t.to(self.dtype).contiguous(memory_format=torch.channels_last) for t in net_in
             )
         try:
-            # On the CPU the weights stay fp32 and autocast runs the convolutions in bf16 (oneDNN).
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device.type == "cpu" and self.dtype == torch.bfloat16):
-                return self._forward(*net_in).float().contiguous()
+            return self._forward(*net_in).float().contiguous()
         except torch.cuda.OutOfMemoryError:
             raise VidganError(
                 f"CUDA out of memory stylizing {small.shape[-1]}x{small.shape[-2]} with the {self.preset} model; "
