@@ -100,7 +100,7 @@ def test_cli_stylizes_a_clip_and_keeps_frames_and_audio(tiny_style, tmp_path):
     clip = media.write_video(tmp_path / "in.mp4", size=(96, 64), frames=12, audio_seconds=0.5)
     out = tmp_path / "out.mp4"
     run = subprocess.run([sys.executable, "-m", "vidgan", "stylize", str(clip), "-o", str(out), "--style", "tiny", "-q"],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert len(media.video_times(out)) == 12
     assert media.audio_packets(out), "audio was dropped"
