@@ -195,15 +195,15 @@ def encode_sheet(sheet: np.ndarray, suffix: str, max_bytes: int) -> bytes:
     if suffix == ".png":
         ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 6])
         return data.tobytes()
-    data = None
+    encoded: np.ndarray | None = None
     for quality in JPEG_QUALITIES:
-        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+        ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
         if not ok:
             raise OutputError("sheet: the JPEG encoder failed")
-        if data.size <= max_bytes:
+        if encoded.size <= max_bytes:
             break
-    assert data is not None
-    return data.tobytes()
+    assert encoded is not None
+    return encoded.tobytes()
 
 
 def _write_atomic(output: Path, data: bytes) -> None:
