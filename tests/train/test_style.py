@@ -134,6 +134,23 @@ def test_without_cycle_the_backward_networks_are_left_alone(folders, tmp_path):
     assert any(not torch.equal(v, trainer.nets.G.state_dict()[k]) for k, v in before_g.items())
 
 
+def test_without_cycle_a_checkpoint_leaves_out_the_backward_networks_and_still_resumes_them(folders, tmp_path):
+    content, style = folders
+    config = StyleTrainingConfig.smoke((content,), (style,), str(tmp_path), steps=2, lambda_cycle=0.0,
+                                       lambda_content=5.0)
+    trainer = _ready(config)
+    trainer.step(0)
+    state = trainer.state_dict()
+    assert set(state["nets"]) == {"G", "D_Y"}
+    resumed = _ready(config)
+    resumed.load_state_dict(state)
+    for name in ("G", "F", "D_Y", "D_X"):
+        mine, theirs = getattr(trainer.nets, name).state_dict(), getattr(resumed.nets, name).state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in mine.items()), name
+    cycled = _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "c"), steps=2))
+    assert set(cycled.state_dict()["nets"]) == {"G", "F", "D_Y", "D_X"}
+
+
 def test_distilled_style_card_names_the_teacher_and_the_recipe(folders, tmp_path):
     from vidgan.train.teacher import TeacherConfig, teach_folder
 
