@@ -86,7 +86,8 @@ def test_engine_torch_is_the_model_itself(tiny_style):
 def test_openvino_frames_are_torch_frames(tiny_style):
     pytest.importorskip("openvino")
     fast, exact = _stage("stylize=style=tiny:engine=openvino"), _stage("stylize=style=tiny:engine=torch")
-    assert _stage("stylize=style=tiny").engine == "openvino"  # auto on the CPU
+    assert _stage("stylize=style=tiny").engine == "torch"  # the default
+    assert _stage("stylize=style=tiny:engine=auto").engine == "openvino"  # auto on the CPU
     assert "openvino" in fast.describe()
     for frame in _clip(4):
         assert (fast.stylize_tensor(frame) - exact.stylize_tensor(frame)).abs().max() < TOLERANCE

@@ -57,8 +57,11 @@ class StylizeStage(Stage):
         preset: Literal["auto", "lite", "full"] = option("auto", help="auto (full on CUDA), lite or full")
         precision: Precision = option("auto", help="auto, fp32, bf16 (CPU) or fp16 (CUDA)")
         compile: bool = option(False, help="torch.compile the generator (slow first frame; engine=torch)")
-        engine: EngineName = option("auto", help=(
-            "what runs the generator: auto (OpenVINO on the CPU when installed, else torch), torch or openvino"))
+        # torch by default: OpenVINO converts the generator on the first frame of each new size (2-5 s,
+        # cached on disk after), and a live stream passes its first seconds through meanwhile.
+        engine: EngineName = option("torch", help=(
+            "what runs the generator: torch, openvino (faster on the CPU; converts once per frame size) "
+            "or auto (OpenVINO on the CPU when installed, else torch)"))
         overlap: Literal["auto", "0", "1"] = option("auto", help=(
             "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
             "auto (on CUDA for files, off live and on the CPU), 1 or 0"))
