@@ -203,7 +203,7 @@ class RefineTrainer:
                       f"census x{c.lambda_census:g}{perceptual_term}, {critic}",
             **training,
             "sources": list(c.sources), "photos": list(c.photos), "frames": len(self.frames),
-            "cpu_hours": round(self.cpu_seconds / 3600, 4),
+            "cpu_hours": round(self.cpu_seconds / 3600, 7),
             **({"loss_net": self.loss_net_record} if self.loss_net_record else {}),
         }
         return save_refine(folder, refine_stem(c), self.net, dis_preset=c.dis_preset, name=c.name,
