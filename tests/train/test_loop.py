@@ -139,3 +139,15 @@ def test_the_train_command_starts_without_torch():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
+
+
+def test_cpu_hours_add_up_across_a_resume(tmp_path):
+    first = TinyRecipe(TinyConfig(str(tmp_path), steps=3))
+    loop.run(first, first.config, progress="quiet")
+    spent = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["cpu_seconds"]
+    assert spent > 0
+    resumed = TinyRecipe(TinyConfig(str(tmp_path)))
+    weights = loop.run(resumed, resumed.config, progress="quiet", resume=True)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["cpu_seconds"] > spent
+    card = read_card(weights.with_suffix(".json"), kind="tiny")
+    assert card["training"]["cpu_hours"] > spent / 3600

@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from vidgan.commands.train import GAN_LOSSES
+from vidgan.errors import TrainingDataError
 from vidgan.models.zoo import find_style, load_generator
-from vidgan.train import losses
+from vidgan.train import distill, losses
 from vidgan.train.losses import GanLoss
 from vidgan.train.style import StyleTrainer, StyleTrainingConfig
 
@@ -296,7 +297,6 @@ def test_distillation_runs_resumes_exactly_and_its_card_names_the_teacher(folder
 
 def test_resuming_with_another_teacher_or_none_is_refused(folders, tmp_path, teacher_files):
     from tests.train.test_distill import save_teacher
-    from vidgan.errors import TrainingDataError
 
     content, style = folders
     teacher, vgg = teacher_files
@@ -413,3 +413,23 @@ def test_cli_distils_and_installs(folders, tmp_path, teacher_files):
     assert not list((tmp_path / "data").rglob("*.partial"))
     without = _cli("--content", content, "--name", "x", "--out", tmp_path / "r2")
     _one_line_error(without, "--teacher")
+
+
+def test_init_starts_the_generator_from_a_trained_style_and_the_card_names_it(folders, tmp_path):
+    content, style = folders
+    first = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "a"), steps=2))
+    weights = first.run(progress="quiet")
+    started = _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "b"), init=str(weights)))
+    for name, value in started.nets.G.state_dict().items():
+        assert torch.equal(value, first.nets.G.state_dict()[name].cpu()), name
+    card = find_style(str(started.run(progress="quiet"))).card
+    assert card["training"]["init"]["sha256"] == distill.file_sha256(weights)
+
+
+def test_init_from_another_preset_is_one_line(folders, tmp_path):
+    content, style = folders
+    weights = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "a"), steps=1)).run(
+        progress="quiet")
+    with pytest.raises(TrainingDataError, match="not the shape of the full preset") as error:
+        _ready(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "b"), init=str(weights), preset="full"))
+    assert "\n" not in str(error.value)

@@ -41,6 +41,9 @@ class StyleTrainingConfig:
     teacher: str = option("", help="a trained style to distil (built-in name or .safetensors file; a name "
                                    "takes its full model): the student learns to paint like it, frame after "
                                    "frame", metavar="STYLE")
+    init: str = option("", help="start the generator from a trained style of the same preset (built-in name or "
+                                ".safetensors file): a new painting then takes a fraction of the steps",
+                       metavar="STYLE")
     lambda_teacher_l1: float = option(4.0, help="weight of the L1 between 4x area-downsampled student and "
                                                 "teacher outputs (--teacher)", min=0.0)
     lambda_teacher_perceptual: float = option(6.0, help="weight of the VGG relu2_2 + relu3_1 feature term to "

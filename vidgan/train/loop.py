@@ -112,15 +112,17 @@ def _restore_random_states(recipe: Recipe, states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(states["cuda"].cpu(), recipe.device)
 
 
-def save_checkpoint(recipe: Recipe, config: RunConfig, step: int) -> Path:
-    """The run's checkpoint after ``step`` steps, with the resolved config beside it."""
+def save_checkpoint(recipe: Recipe, config: RunConfig, step: int, cpu_seconds: float = 0.0) -> Path:
+    """The run's checkpoint after ``step`` steps, with the resolved config beside it. ``cpu_seconds``
+    is the processor time of every session so far, for the model card."""
     payload = {"step": step, "config": json.dumps(dataclasses.asdict(config)), "recipe": recipe.state_dict(),
-               "random": _random_states(recipe)}
+               "random": _random_states(recipe), "cpu_seconds": cpu_seconds}
     return write_checkpoint(payload, Path(config.out), config)
 
 
-def load_checkpoint(recipe: Recipe, config: RunConfig) -> int | None:
-    """Restore the run's checkpoint into ``recipe``; the step it was taken at, or None without one."""
+def load_checkpoint(recipe: Recipe, config: RunConfig) -> tuple[int, float] | None:
+    """Restore the run's checkpoint into ``recipe``; the step it was taken at and the CPU seconds
+    spent to get there, or None without one."""
     path = Path(config.out) / CHECKPOINT_NAME
     payload = read_checkpoint(path, recipe.device)
     if payload is None:
@@ -131,7 +133,7 @@ def load_checkpoint(recipe: Recipe, config: RunConfig) -> int | None:
     _restore_random_states(recipe, payload["random"])
     step = int(payload["step"])
     log.info("resumed %s at step %d", path, step)
-    return step
+    return step, float(payload.get("cpu_seconds", 0.0))
 
 
 class MetricsLog:
@@ -204,11 +206,15 @@ def run(recipe: Recipe, config: RunConfig, *, progress: ProgressMode = "auto", r
     exported weights' path."""
     recipe.setup()
     out = Path(config.out)
-    step = (load_checkpoint(recipe, config) if resume else None) or 0
+    step, cpu_before = (load_checkpoint(recipe, config) if resume else None) or (0, 0.0)
     checkpointed: int | None = step or None
     sample_every = getattr(config, "sample_every", 0)
     metrics = MetricsLog(out)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
+
+    def cpu_seconds() -> float:  # every thread of this process, plus the sessions before it
+        return cpu_before + time.process_time() - cpu_started
+
     try:
         with _meter(config.steps, step, progress, f"train {recipe.name}") as meter:
             while step < config.steps:
@@ -226,12 +232,13 @@ def run(recipe: Recipe, config: RunConfig, *, progress: ProgressMode = "auto", r
                     if shown.images:
                         metrics.images(step, shown.images)
                 if step % config.checkpoint_every == 0:
-                    save_checkpoint(recipe, config, step)
+                    save_checkpoint(recipe, config, step, cpu_seconds())
                     checkpointed = step
-        save_checkpoint(recipe, config, step)
+        save_checkpoint(recipe, config, step, cpu_seconds())
     finally:
         metrics.close()
-    training = {"steps": step, "wall_seconds_last_session": round(time.monotonic() - started, 1),
+    training = {"steps": step, "cpu_hours": round(cpu_seconds() / 3600, 7),
+                "wall_seconds_last_session": round(time.monotonic() - started, 1),
                 "machine": machine_description(recipe.device), "config": dataclasses.asdict(config)}
     return recipe.export(out, training=training)
 

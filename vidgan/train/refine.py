@@ -19,7 +19,6 @@ The network's heads start at zero, so step 0 is ``dis`` exactly. A :class:`vidga
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +60,6 @@ class RefineTrainer:
         self.rng = np.random.default_rng(config.seed)
         self._given_frames = frames
         self._ready = False
-        self.cpu_seconds = 0.0
 
     def setup(self) -> None:
         """Read the triplet sources; build DIS, the network, the critic (unless off) and the optimisers."""
@@ -136,7 +134,6 @@ class RefineTrainer:
         return float(self.config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))))
 
     def step(self, step: int) -> dict[str, float]:
-        started = time.process_time()
         c = self.config
         batch, _ = self.frames.sample(c.batch, c.crop, self.rng)
         batch = batch.to(self.device)
@@ -169,14 +166,12 @@ class RefineTrainer:
             dis_out = _dis_frame(pair)
             dis_psnr = _psnr(dis_out, truth)
             psnr = _psnr(out.clamp(0, 1), truth)
-        self.cpu_seconds += time.process_time() - started
         return {**metrics, "total": float(g_total.item()), "psnr": psnr, "psnr_gain_over_dis": psnr - dis_psnr,
                 "lr": lr}
 
     # -- checkpoints and export ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"net": self.net.state_dict(), "opt_g": self.opt_g.state_dict(),
-                                 "cpu_seconds": self.cpu_seconds}
+        state: dict[str, Any] = {"net": self.net.state_dict(), "opt_g": self.opt_g.state_dict()}
         if self.disc is not None and self.opt_d is not None:
             state |= {"disc": self.disc.state_dict(), "opt_d": self.opt_d.state_dict()}
         return state
@@ -191,7 +186,6 @@ class RefineTrainer:
         if self.disc is not None and self.opt_d is not None:
             self.disc.load_state_dict(state["disc"])
             self.opt_d.load_state_dict(state["opt_d"])
-        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
 
     def export(self, folder: Path, *, training: dict[str, Any]) -> Path:
         c = self.config
@@ -203,7 +197,6 @@ class RefineTrainer:
                       f"census x{c.lambda_census:g}{perceptual_term}, {critic}",
             **training,
             "sources": list(c.sources), "photos": list(c.photos), "frames": len(self.frames),
-            "cpu_hours": round(self.cpu_seconds / 3600, 7),
             **({"loss_net": self.loss_net_record} if self.loss_net_record else {}),
         }
         return save_refine(folder, refine_stem(c), self.net, dis_preset=c.dis_preset, name=c.name,

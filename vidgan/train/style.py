@@ -39,13 +39,13 @@ from vidgan.errors import TrainingDataError
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from vidgan.models.lossnet import load_loss_net, loss_net_path
 from vidgan.models.stylizer import PRESETS, RecurrentStylizer
-from vidgan.models.zoo import save_style
+from vidgan.models.zoo import find_style, load_generator, save_style
 from vidgan.ops import reference
 from vidgan.progress import ProgressMode
 from vidgan.train import data, distill, loop, losses, perceptual
 from vidgan.train.config import StyleTrainingConfig
 from vidgan.train.data.paired import PairedCrops
-from vidgan.train.distill import ConditionalCritic, Teacher
+from vidgan.train.distill import ConditionalCritic, Teacher, file_sha256
 
 log = logging.getLogger("vidgan")
 
@@ -53,11 +53,16 @@ __all__ = ["ImagePool", "Networks", "StyleTrainer", "StyleTrainingConfig", "buil
 
 
 class ImagePool:
-    """History of generated images (Shrivastava et al. 2017): D sees old fakes half the time."""
+    """History of generated images (Shrivastava et al. 2017): D sees old fakes half the time. Kept
+    as 8-bit images, as the real ones are: a quarter of the checkpoint's size, and resumes exactly."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.images: list[torch.Tensor] = []
+
+    @staticmethod
+    def _stored(image: torch.Tensor) -> torch.Tensor:
+        return (image.float().clamp(0, 1) * 255).round().to(torch.uint8)
 
     def query(self, batch: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         if self.size == 0:
@@ -65,18 +70,22 @@ class ImagePool:
         out = []
         for image in batch.detach():
             if len(self.images) < self.size:
-                self.images.append(image.clone())
+                self.images.append(self._stored(image))
                 out.append(image)
             elif rng.random() < 0.5:
                 index = int(rng.integers(self.size))
-                out.append(self.images[index].clone())
-                self.images[index] = image.clone()
+                out.append((self.images[index].float() / 255).to(image.dtype))
+                self.images[index] = self._stored(image)
             else:
                 out.append(image)
         return torch.stack(out)
 
     def state(self) -> list[torch.Tensor]:
         return [image.cpu() for image in self.images]
+
+    def load(self, images: list[torch.Tensor], device: torch.device) -> None:
+        """Restore :meth:`state`; float images of older checkpoints are quantised as new ones are."""
+        self.images = [(image if image.dtype == torch.uint8 else self._stored(image)).to(device) for image in images]
 
 
 @dataclass
@@ -161,6 +170,7 @@ class StyleTrainer:
             self.patch_bank = losses.PatchBank(bank_crops, generator=torch.Generator().manual_seed(config.seed))
             self.patch_bank.to(self.device)
         self.nets = build_networks(config)
+        self.init_record = self._start_from(config.init) if config.init else None
         for net in vars(self.nets).values():
             net.to(self.device)
             if self.device.type == "cuda":
@@ -184,6 +194,17 @@ class StyleTrainer:
                        if distilling and config.lambda_teacher_adv else None)
         self.probe = self.content.sample_batch(min(8, max(2, config.batch)), np.random.default_rng(12345)).to(self.device)
         self._g_step = torch.compile(self._generator_losses) if config.compile else self._generator_losses
+
+    def _start_from(self, style: str) -> dict[str, Any]:
+        """Load ``style``'s generator into G (it must have G's shape); the card's ``init`` entry."""
+        entry = find_style(style, self.config.preset)
+        start = load_generator(entry, "cpu")
+        if start.config != self.nets.G.config:
+            raise TrainingDataError(f"--init {style}: its generator ({entry.preset}) is not the shape of the "
+                                    f"{self.config.preset} preset being trained")
+        self.nets.G.load_state_dict(start.state_dict())
+        return {"name": entry.name, "preset": entry.preset, "file": entry.weights.name,
+                "sha256": file_sha256(entry.weights)}
 
     # -- data ---------------------------------------------------------------------------------------
     def _crops(self, paths: tuple[str, ...], kind: str) -> data.ImageCrops:
@@ -398,8 +419,8 @@ class StyleTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.sched_g.load_state_dict(state["sched_g"])
         self.sched_d.load_state_dict(state["sched_d"])
-        self.pool_y.images = [t.to(self.device) for t in state["pool_y"]]
-        self.pool_x.images = [t.to(self.device) for t in state["pool_x"]]
+        self.pool_y.load(state["pool_y"], self.device)
+        self.pool_x.load(state["pool_x"], self.device)
         if self.patch_bank is not None:
             self.patch_bank.calls = int(state.get("bank_calls", 0))
         schedules = [(self.opt_g, self.sched_g), (self.opt_d, self.sched_d)]
@@ -460,6 +481,7 @@ class StyleTrainer:
                 "teacher_pairs": len(self.pairs) if self.pairs is not None else 0,
                 **({"teacher": self.pairs.record} if self.pairs is not None and self.pairs.record else {}),
                 **({"teacher": self.teacher.record} if self.teacher is not None else {}),
+                **({"init": self.init_record} if self.init_record is not None else {}),
                 "style_images": len(self.style) if self.style is not None else 0,
                 "content_folders": list(self.config.content),
                 "style_folders": list(self.config.style),
