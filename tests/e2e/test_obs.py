@@ -65,6 +65,10 @@ def test_recording_holds_the_stylized_frames(tmp_path, clip, start_serve):
         obs.wait_for_log("[vidgan] status: running van_gogh")
         time.sleep(1.0)
         recording = obs.record(3.0)
+        # The filter logs its stats when it is destroyed: remove it while OBS runs rather than
+        # relying on OBS's own shutdown, which may be cut short.
+        obs.client.remove_source_filter("clip", "vidgan")
+        obs.wait_for_log("[vidgan] stats:")
     log = obs.log_text()
     serve.stop()
     # Outside OBS: the same chain the server runs (temporal 0: every frame stands alone, so frames
