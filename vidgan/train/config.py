@@ -75,6 +75,9 @@ class StyleTrainingConfig:
     lambda_content_vgg: float = option(0.0, help="weight of the VGG feature term to the input photo "
                                                  "(Johnson et al.; needs --loss-net)", min=0.0)
     content_layer: ContentLayer = option("relu2_2", help="VGG layer of the content term")
+    lambda_colour: float = option(0.0, help="weight of the palette term: sliced Wasserstein distance (Lab units) "
+                                            "of the output's Lab pixels to the paintings' (0 turns it off)",
+                                  min=0.0)
     loss_net: str = option("", help="VGG19 loss network file (vgg19_norm_relu3_1.safetensors; "
                                     "default $VIDGAN_LOSS_NET); training time only", metavar="FILE")
     style_levels: int = option(0, help="finest pyramid bands in the style term (0: all, low-pass colours included)",

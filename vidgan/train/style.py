@@ -43,6 +43,7 @@ from vidgan.models.zoo import find_style, load_generator, save_style
 from vidgan.ops import reference
 from vidgan.progress import ProgressMode
 from vidgan.train import data, distill, loop, losses, perceptual
+from vidgan.train.colour import ColourBank
 from vidgan.train.config import StyleTrainingConfig
 from vidgan.train.data.paired import PairedCrops
 from vidgan.train.distill import ConditionalCritic, Teacher, file_sha256
@@ -169,6 +170,10 @@ class StyleTrainer:
             bank_crops = torch.cat([self.style.sample_batch(32, bank_rng) for _ in range(4)])
             self.patch_bank = losses.PatchBank(bank_crops, generator=torch.Generator().manual_seed(config.seed))
             self.patch_bank.to(self.device)
+        self.colour_bank = None
+        if config.lambda_colour and self.style is not None:
+            colour_crops = self.style.sample_batch(config.style_bank, np.random.default_rng([config.seed, 2]))
+            self.colour_bank = ColourBank(colour_crops, seed=config.seed).to(self.device)
         self.nets = build_networks(config)
         self.init_record = self._start_from(config.init) if config.init else None
         for net in vars(self.nets).values():
@@ -286,6 +291,7 @@ class StyleTrainer:
             if c.style_term in ("moments", "both"):
                 style = style + self.patch_bank.moments(fake_y)
         content = losses.structure(fake_y, photos) if c.lambda_content else zero
+        colour = self.colour_bank.distance(fake_y) if self.colour_bank is not None else zero
         paired = teacher_l1 = conditional = zero
         conditional_fake = fake_y
         if self.teacher is not None:  # distillation: the teacher painted these very frames
@@ -301,10 +307,10 @@ class StyleTrainer:
                  + c.lambda_temporal * temporal + c.lambda_style * style + c.lambda_content * content
                  + c.lambda_content_vgg * content_vgg + c.lambda_paired * paired
                  + c.lambda_teacher_l1 * teacher_l1 + c.lambda_teacher_perceptual * teacher_perceptual
-                 + c.lambda_teacher_adv * conditional)
+                 + c.lambda_teacher_adv * conditional + c.lambda_colour * colour)
         parts = {"g_adv": adv, "cycle": cycle, "identity": identity, "temporal": temporal, "style": style,
                  "content": content, "content_vgg": content_vgg, "paired": paired, "teacher_l1": teacher_l1,
-                 "teacher_perceptual": teacher_perceptual, "g_cond": conditional}
+                 "teacher_perceptual": teacher_perceptual, "g_cond": conditional, "colour": colour}
         return total, parts, fake_y.detach(), x_fake.detach(), conditional_fake.detach()
 
     def _discriminator_loss(self, batch: dict[str, torch.Tensor], fake_y: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
@@ -460,6 +466,8 @@ class StyleTrainer:
                  ("VGG Gram style (relu1_1..relu3_1 at scales " + "/".join(f"{s:g}" for s in c.style_scales) + ")",
                   c.lambda_style if self.gram_bank is not None else 0.0),
                  (f"VGG {c.content_layer} content", c.lambda_content_vgg),
+                 ("Lab palette (sliced W1 to the paintings' pixels)",
+                  c.lambda_colour if self.colour_bank is not None else 0.0),
                  ("layout", c.lambda_content),
                  (f"L1 to the optimisation teacher's paintings, {lowpassed}",
                   c.lambda_paired if self.pairs is not None else 0.0)]
