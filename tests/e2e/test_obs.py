@@ -75,7 +75,7 @@ def test_recording_holds_the_stylized_frames(tmp_path, clip, start_serve):
     # OBS skipped or repeated do not change the others).
     reference = tmp_path / "reference.mkv"
     result = vidgan("run", clip, "-o", reference, "-c:v", "ffv1",
-                    "-vf", "stylize=style=van_gogh:strength=1:temporal=0:flow=fast", timeout=300)
+                    "-vf", "stylize=style=van_gogh:strength=1:temporal=0:flow=fast:preset=lite", timeout=300)
     assert result.returncode == 0, result.stderr
     stylized, inputs = decode_rgb(reference), decode_rgb(clip)
     recorded = decode_rgb(recording)[5:]

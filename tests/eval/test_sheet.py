@@ -65,7 +65,7 @@ def test_columns_for_every_preset_choice(styles):
     assert labels("both") == ["monet lite", "ukiyoe full", "van_gogh lite", "van_gogh full"]
     assert labels("lite") == ["monet lite", "van_gogh lite"]  # every style: those without lite left out
     assert labels("full") == ["ukiyoe full", "van_gogh full"]
-    assert labels("auto") == ["monet lite", "ukiyoe full", "van_gogh lite"]
+    assert labels("auto") == ["monet lite", "ukiyoe full", "van_gogh full"]  # what a file gets
     assert labels("both", ["van_gogh"]) == ["van_gogh lite", "van_gogh full"]
     with pytest.raises(VidganError, match="style 'monet' has no full model"):
         style_columns(["monet"], "full")

@@ -186,3 +186,18 @@ def test_overlap_is_on_by_default_for_files_on_cuda(tiny_style):
     stage = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cuda")).stages[0]
     frame = _frames(1, cut_at=1)[0]
     assert stage.overlap and stage.process(frame) == [] and len(stage.flush()) == 1
+
+
+def test_files_get_the_full_preset_and_live_streams_the_lite_one(tiny_style, tmp_path):
+    torch.manual_seed(1)
+    save_style(build_generator("full"), {"name": "tiny", "kind": "stylizer", "preset": "full",
+                                         "training": {"steps": 0}}, tmp_path / "data" / "styles", "tiny_full")
+    live = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cpu", realtime=True)).stages[0]
+    assert _stage("stylize=style=tiny").preset == "full"
+    assert live.preset == "lite"
+    assert _stage("stylize=style=tiny:preset=lite").preset == "lite"
+
+
+def test_a_style_with_one_preset_runs_it_everywhere(tiny_style):
+    live = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cpu", realtime=True)).stages[0]
+    assert _stage("stylize=style=tiny").preset == live.preset == "lite"

@@ -15,7 +15,7 @@ def cmd_sheet(args: argparse.Namespace) -> int:
     from vidgan.eval.stylized import style_columns
 
     device = resolve_device(args.device)
-    columns = style_columns(args.styles, args.preset, prefer_full=device.startswith("cuda"))
+    columns = style_columns(args.styles, args.preset)
     path = make_sheet(args.inputs, columns, Path(args.output), height=args.height, aspect=parse_aspect(args.aspect),
                       frames_per_video=args.frames, warmup=args.warmup, device=device,
                       max_bytes=int(args.max_kb * 1000))

@@ -45,13 +45,12 @@ def _presets_of(name: str) -> list[str]:
 
 
 def style_columns(styles: Sequence[str] | None, preset: str = "auto", *,
-                  prefer_full: bool = False) -> list[StyleColumn]:
+                  prefer_full: bool = True) -> list[StyleColumn]:
     """The models for ``styles`` (names or ``.safetensors`` paths; None or empty: every installed style).
 
     ``preset``: ``lite``/``full`` (a named style without it is an error; with every style, such
-    styles are left out), ``auto`` (what the stage picks: full when ``prefer_full``, as on CUDA,
-    and present, else lite) or ``both`` (each installed
-    preset of a style, lite first).
+    styles are left out), ``auto`` (what the stage picks for files: full when ``prefer_full`` and
+    present, else lite) or ``both`` (each installed preset of a style, lite first).
     """
     from vidgan.models.zoo import find_style, style_names
 

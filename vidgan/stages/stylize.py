@@ -54,7 +54,8 @@ class StylizeStage(Stage):
         motion: str = option("dis", help="motion backend: dis, none")
         flow: FlowPreset = option("medium", help="motion=dis quality: fast (live) or medium")
         scale: int = option(0, min=0, live=True, help="processing short side in px (0: preset default)")
-        preset: Literal["auto", "lite", "full"] = option("auto", help="auto (full on CUDA), lite or full")
+        preset: Literal["auto", "lite", "full"] = option("auto", help=(
+            "auto (full where the style has it, for files and on CUDA; lite live on the CPU), lite or full"))
         precision: Precision = option("auto", help="auto, fp32, bf16 (CPU) or fp16 (CUDA)")
         compile: bool = option(False, help="torch.compile the generator (slow first frame; engine=torch)")
         # torch by default: OpenVINO converts the generator on the first frame of each new size (2-5 s,
@@ -78,7 +79,9 @@ class StylizeStage(Stage):
 
         self.options = options
         self.device = torch.device(context.device)
-        entry = find_style(options.style, options.preset, prefer_full=self.device.type == "cuda")
+        # Files want the quality preset; a live stream on the CPU needs the one that keeps up.
+        entry = find_style(options.style, options.preset,
+                           prefer_full=not context.realtime or self.device.type == "cuda")
         self.preset = entry.preset
         self.model = load_generator(entry, self.device)
         self.dtype = resolve_precision(options.precision, self.device)
