@@ -32,11 +32,14 @@ class EndToEndCase:
     label: str
     preset: str
     flow: str  # the DIS quality the stage and its naive twin use
+    precision: str = "auto"  # the stage's; the naive loop stays fp32
 
 
-#: lite as live front ends run it (``LIVE_SETTING``: flow=fast); full at the file default (flow=medium).
+#: lite as live front ends run it (``LIVE_SETTING``: flow=fast); full at the file default (flow=medium),
+#: and full in bf16 (compute-bound, so the one that gains from a CPU's native bf16).
 CASES = (EndToEndCase("lite, live: flow=fast", "lite", "fast"),
-         EndToEndCase("full, file default", "full", "medium"))
+         EndToEndCase("full, file default", "full", "medium"),
+         EndToEndCase("full, precision=bf16", "full", "medium", "bf16"))
 
 
 @dataclass(frozen=True)
@@ -180,14 +183,20 @@ def run_end_to_end(clip: Path, tmp: Path, device: str, *, engines: tuple[str, ..
         engines = ("torch",) if device.startswith("cuda") else tuple(ENGINES)
     decoded, decode_ms, encode_ms = decode_encode_ms(clip, tmp)
     results = []
+    naive_of: dict[tuple[str, str], float] = {}  # cases differing only in precision share one naive loop
     for case in cases:
         style, label = style_for(case.preset, tmp)
-        naive = decode_ms + naive_ms(decoded, style, case.preset, case.flow, device) + encode_ms
+        if (case.preset, case.flow) not in naive_of:
+            naive_of[case.preset, case.flow] = (decode_ms + naive_ms(decoded, style, case.preset, case.flow, device)
+                                                + encode_ms)
+        naive = naive_of[case.preset, case.flow]
         for engine in engines:
             if not ENGINES[engine].available():
                 results.append(EndToEndResult(case, engine, None, naive, f"{engine} is not installed"))
                 continue
             chain = f"stylize=style={style}:preset={case.preset}:flow={case.flow}:engine={engine}"
+            if case.precision != "auto":
+                chain += f":precision={case.precision}"
             log(f"end to end: {chain}")
             ms = transcode_warmed_ms(clip, tmp / f"e2e-{case.preset}-{engine}.mp4", chain, device)
             results.append(EndToEndResult(case, engine, ms, naive, label))
