@@ -38,7 +38,7 @@ class StyleEntry:
         data = self.card.get("training", {})
         works = data.get("style_images")
         return (f"{self.preset}"
-                + (f", trained on {works} paintings" if works else "")
+                + (f", trained on {works} painting{'s' if works != 1 else ''}" if works else "")
                 + (f", {data['steps']} steps" if "steps" in data else ""))
 
 
