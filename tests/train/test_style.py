@@ -426,6 +426,24 @@ def test_init_starts_the_generator_from_a_trained_style_and_the_card_names_it(fo
     assert card["training"]["init"]["sha256"] == distill.file_sha256(weights)
 
 
+def test_a_resumed_run_names_the_init_it_started_from_even_if_that_style_was_replaced(folders, tmp_path):
+    content, style = folders
+    weights = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "a"), steps=2)).run(
+        progress="quiet")
+    original = distill.file_sha256(weights)
+    StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "b"), init=str(weights),
+                                           steps=2)).run(progress="quiet")
+    other = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "c"), steps=3, seed=1)).run(
+        progress="quiet")
+    for suffix in (".safetensors", ".json"):
+        weights.with_suffix(suffix).write_bytes(other.with_suffix(suffix).read_bytes())
+    assert distill.file_sha256(weights) != original
+    resumed = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "b"), init=str(weights),
+                                                     steps=3))
+    card = find_style(str(resumed.run(progress="quiet"))).card
+    assert card["training"]["init"]["sha256"] == original
+
+
 def test_init_from_another_preset_is_one_line(folders, tmp_path):
     content, style = folders
     weights = StyleTrainer(StyleTrainingConfig.smoke((content,), (style,), str(tmp_path / "a"), steps=1)).run(

@@ -410,9 +410,12 @@ class StyleTrainer:
             # the teacher is never saved: its digest is, so a resume with another teacher is refused
             "teacher_sha256": self.teacher.sha256 if self.teacher is not None else "",
             **({"critic": self.critic.state_dict()} if self.critic is not None else {}),
+            # what --init started from, as it was then: the style may have been replaced since
+            **({"init": self.init_record} if self.init_record is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.init_record = state.get("init", self.init_record)
         recorded = state.get("teacher_sha256") or None
         if self.teacher is not None:
             self.teacher.check_resume(recorded)
