@@ -6,7 +6,9 @@ string with :func:`resolve_device`, and every model picks its dtype with :func:`
 
 from __future__ import annotations
 
+import functools
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from vidgan.errors import FilterOptionError
@@ -29,11 +31,33 @@ def resolve_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_precision(requested: str, device: torch.device, *, owner: str = "stylize") -> torch.dtype:
-    """The dtype the generator runs in: ``auto`` is fp16 on CUDA and fp32 on the CPU.
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX), read from /proc/cpuinfo.
 
-    bf16 on the CPU (autocast) is selectable, but on a 2-core Xeon with AMX it ran the lite model
-    no faster than fp32 at 640x360 (34 ms both): at this size the work is memory-bound.
+    Elsewhere (AVX2-only CPUs, other systems) bf16 would be emulated and slower than fp32.
+    """
+    return _cpu_flags() & {"avx512_bf16", "amx_bf16"} != set()
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def resolve_precision(requested: str, device: torch.device, *, owner: str = "stylize") -> torch.dtype:
+    """The dtype the generator runs in: ``auto`` is fp16 on CUDA, and on the CPU bf16 where the CPU
+    computes it natively (:func:`cpu_has_native_bf16`), else fp32.
+
+    Why bf16 on such CPUs: the full preset's end-to-end rate at 640x360 on 2 AMD EPYC cores with
+    AVX-512 BF16 went from 4.4 to 7.5 fps with OpenVINO (3.2 to 4.9 with torch); see
+    docs/benchmarks.md. Its frames differ from fp32's by about one 8-bit level.
     """
     import torch
 
@@ -43,7 +67,9 @@ def resolve_precision(requested: str, device: torch.device, *, owner: str = "sty
         return torch.bfloat16 if requested == "bf16" else torch.float16
     if requested == "fp16":
         raise FilterOptionError(f"{owner}: precision=fp16 needs CUDA; on the CPU use fp32 or bf16")
-    return torch.bfloat16 if requested == "bf16" else torch.float32
+    if requested == "auto":
+        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    return torch.bfloat16
 
 
 def training_dtype(amp: bool, device: torch.device) -> torch.dtype:

@@ -27,7 +27,7 @@ def test_bench_prints_every_step_with_references():
     assert rows["interpolate 2x full"]["ms_per_frame"] is None and "weights" in rows["interpolate 2x full"]["note"]
     assert "CPU threads" in report["machine"]
     # decode -> stylize -> encode per preset and engine, each next to the naive loop of its preset
-    for case in ("lite, live: flow=fast", "full, file default", "full, precision=bf16"):
+    for case in ("lite, live: flow=fast", "full, file default", "full, precision=fp32"):
         for engine in ("torch", "openvino"):
             row = rows[f"end to end -vf stylize ({case}, engine={engine})"]
             if engine == "openvino" and importlib.util.find_spec("openvino") is None:

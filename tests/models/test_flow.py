@@ -64,7 +64,7 @@ def test_each_thread_gets_its_own_instance_reused():
 
 def test_stylize_qualities():
     assert {name: tuple(q) for name, q in FLOW_QUALITIES.items()} == {
-        "ultrafast": ("ultrafast", 180), "fast": ("fast", 180), "medium": ("medium", 240)}
+        "ultrafast": ("ultrafast", 180), "fast": ("fast", 180), "medium": ("medium", 320)}
     assert all(q.preset in DIS_PRESETS for q in FLOW_QUALITIES.values())
 
 

@@ -113,12 +113,25 @@ def test_flow_option_picks_the_dis_preset(tiny_style):
     assert _stage("stylize=style=tiny").motion.preset == "medium"
 
 
-def test_bf16_on_the_cpu_stays_within_a_grey_level_of_fp32(tiny_style):
+@pytest.mark.parametrize("engine, max_levels", [("torch", 2), ("openvino", 4)])
+def test_bf16_on_the_cpu_stays_within_a_few_grey_levels_of_fp32(tiny_style, engine, max_levels):
+    """torch's autocast keeps activations between layers in fp32, OpenVINO's bf16 does not: its
+    random-weight bound is looser (the built-in models: 3 levels at most, under 0.4 on average)."""
     frame = _texture(4)
-    exact = _stage("stylize=style=tiny:precision=fp32:motion=none").stylize_tensor(frame)
-    fast = _stage("stylize=style=tiny:precision=bf16:motion=none").stylize_tensor(frame)
+    exact = _stage(f"stylize=style=tiny:precision=fp32:motion=none:engine={engine}").stylize_tensor(frame)
+    fast = _stage(f"stylize=style=tiny:precision=bf16:motion=none:engine={engine}").stylize_tensor(frame)
     assert not torch.equal(exact, fast)  # the bf16 path really ran
-    assert (exact - fast).abs().max() < 2 / 255
+    assert (exact - fast).abs().max() < max_levels / 255
+    assert (exact - fast).abs().mean() < 0.5 / 255
+
+
+@pytest.mark.parametrize("native, expected", [(True, torch.bfloat16), (False, torch.float32)])
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(tiny_style, monkeypatch, native, expected):
+    from vidgan import device
+
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: native)
+    assert _stage("stylize=style=tiny").dtype == expected
+    assert _stage("stylize=style=tiny:precision=fp32").dtype == torch.float32
 
 
 def test_blend_matches_the_temporal_blend_op(tiny_style):

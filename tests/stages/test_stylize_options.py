@@ -74,7 +74,7 @@ def test_a_new_live_field_is_a_flag_of_vidgan_live_and_a_non_live_one_is_not(gra
 
 def test_a_new_live_field_is_in_the_live_chain(grainy) -> None:
     chain = live_chain(live_options(grain=0.5))
-    assert chain == "stylize=style=van_gogh:strength=1:temporal=0.8:flow=fast:scale=0:grain=0.5:palette=warm"
+    assert chain == "stylize=style=van_gogh:strength=1:temporal=0.9:flow=fast:scale=0:grain=0.5:palette=warm"
     assert build_options("stylize", grainy, parse_args(chain.split("=", 1)[1])).grain == 0.5
 
 

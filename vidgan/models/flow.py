@@ -59,11 +59,14 @@ class FlowQuality(NamedTuple):
 #: ``stylize`` ``flow=`` quality -> (DIS preset, short side DIS works at). How closely the flow
 #: follows the motion decides how much flicker the blend can remove: on a real 720p close-up the
 #: warping error with ``medium`` is under half of per-frame stylization's, with ``fast`` 0.9 of it,
-#: which saves ~15 ms a frame at 640x360 on a 2-core CPU for live use (docs/benchmarks.md).
+#: which saves ~15 ms a frame at 640x360 on a 2-core CPU for live use (docs/benchmarks.md). ``medium``
+#: works at 320 px (it was 240): the full preset's finer strokes show what a coarse flow misses
+#: (van_gogh full on a 720p clip at 720 px: E_warp 8.6x the input's with DIS at 240 px, 6.1x at 360),
+#: and 320 px costs about 20 ms a frame more than 240 at 640x360, where 360 would cost 30.
 FLOW_QUALITIES: dict[str, FlowQuality] = {
     "ultrafast": FlowQuality("ultrafast", 180),
     "fast": FlowQuality("fast", 180),
-    "medium": FlowQuality("medium", 240),
+    "medium": FlowQuality("medium", 320),
 }
 
 

@@ -293,7 +293,7 @@ class DisMotion(MotionBackend):
     changed in place).
 
     Measured at 640x360 on two CPU cores: preset ``fast`` at a 180 px short side takes ~4.6 ms in
-    all (DIS both ways 3.4). ``medium`` at 240 px (the stylizer's default) follows the motion far
+    all (DIS both ways 3.4). ``medium`` at 240 px (320 px is the stylizer's default) follows the motion far
     more closely (on a real 720p close-up it lets the temporal blend remove over half of per-frame
     stylization's warping error, where ``fast`` removes a tenth) for ~10 ms more. ``ultrafast``
     saves ~1 ms but trusts fewer pixels (mean confidence 0.58 instead of 0.75 on a handheld clip).

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 # torch is imported when a stylize filter is built, not when the registry loads: the CLI and
 # pure libavfilter chains start without it.
 
-DEFAULT_SCALE = {"lite": 360, "full": 720}
+#: Processing short side of both presets: the short side their training images are kept at
+#: (``image_side``), so strokes come out at the size they were learned and measured at. At 720 the
+#: full preset's strokes were half as large, 4x as slow, and flickered 1.9x as much on a 720p clip
+#: (docs/benchmarks.md); ``scale=`` still asks for another.
+DEFAULT_SCALE = 360
 #: motion=dis quality -> (OpenCV DIS preset, short side DIS works at): the shared table.
 FLOW_PRESETS = FLOW_QUALITIES
 FlowPreset = DisPreset
@@ -49,20 +53,23 @@ class StylizeStage(Stage):
     class Options:
         style: str = option("van_gogh", live=True, help="style name (vidgan styles) or .safetensors path")
         strength: float = option(1.0, min=0.0, max=1.0, live=True, help="0..1 mix of stylized over original")
-        temporal: float = option(0.8, min=0.0, max=1.0, live=True,
+        temporal: float = option(0.9, min=0.0, max=1.0, live=True,
                                  help="0..1 weight of the motion-compensated blend")
         motion: str = option("dis", help="motion backend: dis, none")
         flow: FlowPreset = option("medium", help="motion=dis quality: fast (live) or medium")
         scale: int = option(0, min=0, live=True, help="processing short side in px (0: preset default)")
         preset: Literal["auto", "lite", "full"] = option("auto", help=(
             "auto (full where the style has it, for files and on CUDA; lite live on the CPU), lite or full"))
-        precision: Precision = option("auto", help="auto, fp32, bf16 (CPU) or fp16 (CUDA)")
+        precision: Precision = option("auto", help=(
+            "auto (fp16 on CUDA; bf16 on CPUs with native bf16, else fp32), fp32, bf16 or fp16 (CUDA)"))
         compile: bool = option(False, help="torch.compile the generator (slow first frame; engine=torch)")
-        # torch by default: OpenVINO converts the generator on the first frame of each new size (2-5 s,
-        # cached on disk after), and a live stream passes its first seconds through meanwhile.
-        engine: EngineName = option("torch", help=(
-            "what runs the generator: torch, openvino (faster on the CPU; converts once per frame size) "
-            "or auto (OpenVINO on the CPU when installed, else torch)"))
+        # auto by default: OpenVINO runs the generator 1.4-1.7x faster than torch on the CPU (what
+        # both presets' frame-rate goals need). It converts the generator on the first frame of each
+        # new size (2-5 s, once: the result is cached on disk), so a live stream's very first start
+        # at a size passes those seconds through.
+        engine: EngineName = option("auto", help=(
+            "what runs the generator: auto (OpenVINO on the CPU when installed, else torch), torch, "
+            "or openvino (converts once per frame size, cached on disk)"))
         overlap: Literal["auto", "0", "1"] = option("auto", help=(
             "estimate frame t+1's motion while frame t is stylized (one frame of delay): "
             "auto (on CUDA for files, off live and on the CPU), 1 or 0"))
@@ -101,7 +108,7 @@ class StylizeStage(Stage):
         except VidganError as exc:
             raise FilterOptionError(f"stylize: {exc}") from None
         self.scene_cuts = SceneCutDetector()
-        self.short_side = options.scale or DEFAULT_SCALE.get(self.preset, 360)
+        self.short_side = options.scale or DEFAULT_SCALE
         self._previous_input: torch.Tensor | None = None
         self._previous_output: torch.Tensor | None = None
         # auto: on CUDA, where the generator runs on the GPU and DIS on a CPU core, so the two overlap.

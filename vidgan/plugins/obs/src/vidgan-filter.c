@@ -29,7 +29,7 @@
 static const char FALLBACK_SCHEMA[] =
 	"[{\"name\":\"style\",\"type\":\"str\",\"default\":\"van_gogh\"},"
 	"{\"name\":\"strength\",\"type\":\"float\",\"default\":1.0,\"min\":0.0,\"max\":1.0,\"step\":0.05},"
-	"{\"name\":\"temporal\",\"type\":\"float\",\"default\":0.8,\"min\":0.0,\"max\":1.0,\"step\":0.05},"
+	"{\"name\":\"temporal\",\"type\":\"float\",\"default\":0.9,\"min\":0.0,\"max\":1.0,\"step\":0.05},"
 	"{\"name\":\"scale\",\"type\":\"int\",\"default\":0,\"min\":0,\"max\":1080,\"step\":2}]";
 
 /* The filter's own setting keys: a server option of the same name gets no control. */
