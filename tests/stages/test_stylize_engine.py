@@ -104,3 +104,40 @@ def test_each_frame_size_is_compiled_once(tiny_style, caplog):
             stage.stylize_tensor(frame)
     assert sorted(stage._forward._requests) == [(40, 58), (65, 99)]
     assert sum("OpenVINO generator for" in message for message in caplog.messages) == 2  # one line a size
+
+
+def test_a_live_stream_runs_torch_until_openvino_is_ready(tiny_style):
+    """No live frame waits for a conversion: the first frames of a size are torch's exactly, and
+    once the worker thread has compiled the size, OpenVINO's (within rounding)."""
+    pytest.importorskip("openvino")
+    chain = "stylize=style=tiny:motion=none:precision=fp32"
+    live = Pipeline.from_chain(f"{chain}:engine=openvino", StageContext(device="cpu", realtime=True)).stages[0]
+    exact = _stage(f"{chain}:engine=torch")
+    frame = _clip(1)[0]
+    assert torch.equal(live.stylize_tensor(frame), exact.stylize_tensor(frame))
+    warming = live._forward
+    height, width = frame.shape[-2:]
+    warming.openvino.prepare(height, width).result(timeout=120)
+    again = live.stylize_tensor(frame)
+    assert warming.openvino.ready(height, width)
+    assert not torch.equal(again, exact.stylize_tensor(frame))  # OpenVINO ran: not torch's bits
+    assert (again - exact.stylize_tensor(frame)).abs().max() < TOLERANCE
+
+
+def test_a_failed_background_conversion_keeps_the_stream_on_torch(tiny_style, monkeypatch, caplog):
+    pytest.importorskip("openvino")
+    from vidgan.models.openvino_generator import OpenVinoGenerator
+
+    def broken(self, height, width):
+        raise RuntimeError("no such op")
+
+    monkeypatch.setattr(OpenVinoGenerator, "_load", broken)
+    chain = "stylize=style=tiny:motion=none:precision=fp32"
+    live = Pipeline.from_chain(f"{chain}:engine=openvino", StageContext(device="cpu", realtime=True)).stages[0]
+    exact = _stage(f"{chain}:engine=torch")
+    frame = _clip(1)[0]
+    live.stylize_tensor(frame)
+    live._forward.openvino.prepare(*frame.shape[-2:]).exception(timeout=60)
+    for _ in range(2):
+        assert torch.equal(live.stylize_tensor(frame), exact.stylize_tensor(frame))
+    assert sum("staying on torch" in message for message in caplog.messages) == 1

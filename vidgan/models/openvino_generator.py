@@ -23,6 +23,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,8 @@ class OpenVinoGenerator:
         self._config = {"INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
                         "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": PRECISION_HINTS[precision]}
         self._requests: dict[tuple[int, int], Any] = {}
+        self._preparing: dict[tuple[int, int], Future[Any]] = {}  # sizes compiling on the worker thread
+        self._worker: ThreadPoolExecutor | None = None
         self.conversions = 0  # how many sizes were converted (not read from the cache): for tests and logs
 
     def __call__(self, x: torch.Tensor, warped: torch.Tensor | None = None,
@@ -138,6 +141,28 @@ class OpenVinoGenerator:
         request.set_output_tensor(0, self._openvino.Tensor(styled.numpy(), shared_memory=True))
         request.infer([_as_array(t) for t in (x, warped, confidence)], share_inputs=True)
         return styled
+
+    def prepare(self, height: int, width: int) -> Future[Any]:
+        """Convert and compile the generator for ``height`` x ``width`` on a worker thread; the
+        caller keeps running meanwhile (a live stream, on torch). :meth:`ready` tells when it is done."""
+        future = self._preparing.get((height, width))
+        if future is None:
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(1, thread_name_prefix="vidgan-openvino")
+            future = self._preparing[(height, width)] = self._worker.submit(self._load, height, width)
+        return future
+
+    def ready(self, height: int, width: int) -> bool:
+        """True once the size is compiled (by a call or by :meth:`prepare`). A background conversion
+        that failed raises its error here, once."""
+        if (height, width) in self._requests:
+            return True
+        future = self._preparing.get((height, width))
+        if future is None or not future.done():
+            return False
+        del self._preparing[(height, width)]
+        self._requests[(height, width)] = future.result().create_infer_request()
+        return True
 
     def _load(self, height: int, width: int) -> Any:
         """The compiled model at one size, from the cache; a missing or damaged entry is (re)built."""

@@ -65,8 +65,8 @@ class StylizeStage(Stage):
         compile: bool = option(False, help="torch.compile the generator (slow first frame; engine=torch)")
         # auto by default: OpenVINO runs the generator 1.4-1.7x faster than torch on the CPU (what
         # both presets' frame-rate goals need). It converts the generator on the first frame of each
-        # new size (2-5 s, once: the result is cached on disk), so a live stream's very first start
-        # at a size passes those seconds through.
+        # new size (2-5 s, once: the result is cached on disk); a file waits for it, a live stream
+        # runs torch meanwhile.
         engine: EngineName = option("auto", help=(
             "what runs the generator: auto (OpenVINO on the CPU when installed, else torch), torch, "
             "or openvino (converts once per frame size, cached on disk)"))
@@ -98,7 +98,7 @@ class StylizeStage(Stage):
         self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs lack memory_format
         self.engine = resolve_engine(options.engine, self.device, compile=options.compile)
         self._forward: GeneratorForward = build_forward(
-            self.engine, GeneratorRequest(self.model, self.device, self.dtype, options.compile))
+            self.engine, GeneratorRequest(self.model, self.device, self.dtype, options.compile, context.realtime))
         try:
             flow_options: dict[str, object] = {}
             if options.motion == "dis":

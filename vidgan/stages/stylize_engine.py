@@ -4,10 +4,13 @@ Why a choice: on a CPU, OpenVINO runs the generator about twice as fast as torch
 preset's live frame rate depends on it), but torch is what the model is trained and checked in,
 runs on CUDA and is needed for ``compile=1``. ``auto`` takes OpenVINO on the CPU when it is
 installed, torch otherwise; ``engine=torch`` is the stage exactly as it was before the choice.
+A live stream never waits for OpenVINO's conversion of a new frame size: torch paints its frames
+until the conversion, on a worker thread, is done (:class:`WarmingOpenVino`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -17,7 +20,10 @@ from vidgan.errors import FilterOptionError
 if TYPE_CHECKING:
     import torch
 
+    from vidgan.models.openvino_generator import OpenVinoGenerator
     from vidgan.models.stylizer import RecurrentStylizer
+
+log = logging.getLogger(__name__)
 
 EngineName = Literal["auto", "torch", "openvino"]
 #: (x, warped previous or None, confidence or None) -> stylized, as the generator itself is called.
@@ -32,6 +38,7 @@ class GeneratorRequest:
     device: torch.device
     dtype: torch.dtype
     compile: bool
+    realtime: bool = False  # a live stream: no frame may wait for a conversion
 
 
 def _torch_available() -> bool:
@@ -70,7 +77,36 @@ def _openvino_forward(request: GeneratorRequest) -> GeneratorForward:
         raise FilterOptionError(f"stylize: engine=openvino runs on the CPU, not {request.device.type}; use engine=torch")
     if request.compile:
         raise FilterOptionError("stylize: compile=1 is a torch option; use engine=torch with it")
-    return OpenVinoGenerator(request.model, precision=request.dtype)
+    generator = OpenVinoGenerator(request.model, precision=request.dtype)
+    if request.realtime:
+        return WarmingOpenVino(generator, _torch_forward(request))
+    return generator
+
+
+class WarmingOpenVino:
+    """A live stream's generator: each new frame size is converted for OpenVINO on a worker thread
+    while torch paints the frames (the same model, within rounding), so no frame waits the 2-5 s of
+    a first conversion; from the frame after it is ready, OpenVINO runs. A conversion that fails
+    leaves torch running, with one warning."""
+
+    def __init__(self, openvino: OpenVinoGenerator, torch_forward: GeneratorForward) -> None:
+        self.openvino = openvino
+        self._torch = torch_forward
+        self._torch_only: set[tuple[int, int]] = set()
+
+    def __call__(self, x: torch.Tensor, warped: torch.Tensor | None = None,
+                 confidence: torch.Tensor | None = None) -> torch.Tensor:
+        size = (int(x.shape[-2]), int(x.shape[-1]))
+        if size not in self._torch_only:
+            try:
+                if self.openvino.ready(*size):
+                    return self.openvino(x, warped, confidence)
+                self.openvino.prepare(*size)
+            except Exception as exc:  # noqa: BLE001 - any conversion failure keeps the stream on torch
+                log.warning("stylize: OpenVINO could not take the generator at %dx%d (%s); staying on torch",
+                            size[1], size[0], exc)
+                self._torch_only.add(size)
+        return self._torch(x, warped, confidence)
 
 
 @dataclass(frozen=True)
