@@ -20,6 +20,7 @@ from vidgan.models.motion import (
     get_motion,
     motion_names,
     register_motion,
+    with_photometric_confidence,
 )
 
 MARGIN = 16  # pixels left out at each border: what enters or leaves the frame has no match
@@ -195,6 +196,45 @@ def test_identical_frames_give_zero_flow_full_confidence():
     estimate = get_motion("dis").estimate(frame, frame.clone())
     assert float(estimate.flow_cur_to_prev.abs().max()) < 0.05
     assert float(interior(estimate.confidence).min()) > 0.99
+
+
+# -- photometric confidence ---------------------------------------------------------------------
+
+
+def exact_estimate_without_trust(dx: int, dy: int, height: int = 64, width: int = 80) -> tuple:
+    """(previous, current, estimate): the exact backward flow of a translation, trusted nowhere."""
+    previous, current = translated_pair(height, width, dx, dy)
+    flow = torch.empty(1, 2, height, width)
+    flow[:, 0], flow[:, 1] = -dx, -dy
+    return previous, current, MotionEstimate(flow, torch.zeros(1, 1, height, width))
+
+
+def test_photometric_confidence_trusts_an_exact_warp_the_check_rejected():
+    previous, current, estimate = exact_estimate_without_trust(3, 2)
+    trusted = with_photometric_confidence(estimate, previous, current, 0.02)
+    assert trusted.flow_cur_to_prev is estimate.flow_cur_to_prev
+    assert float(interior(trusted.confidence).min()) == 1.0
+    # Pixels whose sample point leaves the previous frame (the left columns, moving right) stay at 0.
+    assert float(trusted.confidence[..., :, :2].max()) == 0.0
+
+
+def test_photometric_confidence_ignores_a_region_that_does_not_match():
+    previous, current, estimate = exact_estimate_without_trust(3, 2)
+    current = current.clone()
+    current[..., 20:44, 30:60] = 1.0 - current[..., 20:44, 30:60]  # what the warp cannot explain
+    trusted = with_photometric_confidence(estimate, previous, current, 0.02).confidence[0, 0]
+    assert float(trusted[24:40, 34:56].max()) == 0.0
+    assert float(trusted[48:60, 20:70].min()) == 1.0
+
+
+def test_photometric_confidence_only_raises_and_zero_tolerance_leaves_the_estimate():
+    previous, current, _ = exact_estimate_without_trust(3, 2)
+    wrong = torch.full((1, 2, 64, 80), 9.0)  # a flow that matches nothing
+    confidence = torch.rand(1, 1, 64, 80, generator=torch.Generator().manual_seed(0))
+    estimate = MotionEstimate(wrong, confidence)
+    assert with_photometric_confidence(estimate, previous, current, 0.0) is estimate
+    raised = with_photometric_confidence(estimate, previous, current, 0.02).confidence
+    assert torch.all(raised >= confidence)
 
 
 @pytest.mark.parametrize("shape", [(17, 23), (8, 40), (10, 40), (31, 400), (400, 31)])

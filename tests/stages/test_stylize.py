@@ -134,19 +134,23 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_it(tiny_style, monkeypatc
     assert _stage("stylize=style=tiny:precision=fp32").dtype == torch.float32
 
 
-def test_blend_matches_the_temporal_blend_op(tiny_style):
-    """The stage blends with the op, exactly."""
+@pytest.mark.parametrize("photometric", [0.0, 0.02])
+def test_blend_matches_the_temporal_blend_op(tiny_style, photometric):
+    """The stage blends with the op, exactly, trusting the motion's own confidence (photometric=0)
+    or that raised where the warped previous frame matches (the default)."""
     from vidgan import ops
+    from vidgan.models.motion import with_photometric_confidence
 
-    stage = _stage("stylize=style=tiny:temporal=0.7:precision=fp32")
+    stage = _stage(f"stylize=style=tiny:temporal=0.7:precision=fp32:photometric={photometric}")
     first, second = _texture(5), _texture(5, shift=2)
     previous = stage.stylize_tensor(first)
     out = stage.stylize_tensor(second)
-    probe = _stage("stylize=style=tiny:temporal=0:precision=fp32")
+    probe = _stage(f"stylize=style=tiny:temporal=0:precision=fp32:photometric={photometric}")
     probe.stylize_tensor(first)
     unblended = probe.stylize_tensor(second)
     dis_preset, short_side = FLOW_PRESETS["medium"]
     estimate = probe.motion.__class__(preset=dis_preset, max_short_side=short_side).estimate(first, second)
+    estimate = with_photometric_confidence(estimate, first, second, photometric)
     _, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
     expected = ops.temporal_blend(unblended, previous, estimate.flow_cur_to_prev, estimate.confidence * inside, 0.7)
     assert torch.equal(out, expected.clamp(0, 1))

@@ -39,6 +39,7 @@ from vidgan import ops
 from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
 from vidgan.io.images import short_side_size
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis, dense_flow
+from vidgan.ops.reference import soft_threshold
 from vidgan.registry import Registry
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "get_motion",
     "motion_names",
     "register_motion",
+    "with_photometric_confidence",
 ]
 
 
@@ -70,6 +72,8 @@ class MotionBackend(abc.ABC):
     """Estimates the motion between consecutive frames of one stream."""
 
     name: ClassVar[str] = ""
+    #: False for a backend that estimates no motion at all: nothing may then trust its zero flow.
+    estimates_motion: ClassVar[bool] = True
 
     @abc.abstractmethod
     def estimate(self, previous: torch.Tensor, current: torch.Tensor) -> MotionEstimate:
@@ -141,6 +145,33 @@ def estimate_from_flows(flow_cur_to_prev: torch.Tensor, flow_prev_to_cur: torch.
     return MotionEstimate(flow_cur_to_prev, ops.consistency(flow_cur_to_prev, flow_prev_to_cur))
 
 
+#: Side of the window :func:`with_photometric_confidence` averages the colour difference over: wide
+#: enough that one noisy pixel decides nothing, narrow enough to stop at an object's edge.
+PHOTOMETRIC_WINDOW = 5
+
+
+def with_photometric_confidence(
+    estimate: MotionEstimate, previous: torch.Tensor, current: torch.Tensor, tolerance: float
+) -> MotionEstimate:
+    """``estimate`` also trusted where the previous frame, warped by its flow, matches the current one.
+
+    The forward-backward check rejects flow that disagrees with itself, which a coarse flow does over
+    blurred and flat regions even where it carries the content exactly. Where the warped previous
+    frame differs from the current one by less than ``tolerance`` (mean absolute difference over a
+    :data:`PHOTOMETRIC_WINDOW` px window, 0..1 of full scale; soft from half to 1.5 times it), the
+    warp is right for what the viewer sees, so the confidence is raised to that match's. Measured on
+    a 720p close-up with fast motion (van_gogh full, defaults): warping error 3.5x the input's
+    without it, 1.6x with tolerance 0.02 (docs/benchmarks.md).
+    """
+    if tolerance <= 0:
+        return estimate
+    warped, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
+    difference = (warped - current).abs_().mean(dim=1, keepdim=True)
+    difference = F.avg_pool2d(difference, PHOTOMETRIC_WINDOW, 1, PHOTOMETRIC_WINDOW // 2, count_include_pad=False)
+    match = soft_threshold(difference / tolerance) * inside
+    return MotionEstimate(estimate.flow_cur_to_prev, torch.maximum(estimate.confidence, match))
+
+
 def _no_motion(like: torch.Tensor) -> MotionEstimate:
     """Zero flow that nothing trusts: the stylizer then treats each frame on its own."""
     _, _, height, width = like.shape
@@ -153,6 +184,8 @@ def _no_motion(like: torch.Tensor) -> MotionEstimate:
 @register_motion("none")
 class NoMotion(MotionBackend):
     """No motion estimation: zero flow and zero confidence, so every frame is stylized on its own."""
+
+    estimates_motion = False
 
     def estimate(self, previous: torch.Tensor, current: torch.Tensor) -> MotionEstimate:
         _check_pair(previous, current)
