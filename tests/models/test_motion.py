@@ -19,8 +19,8 @@ from vidgan.models.motion import (
     estimate_from_flows,
     get_motion,
     motion_names,
+    photometric_match,
     register_motion,
-    with_photometric_confidence,
 )
 
 MARGIN = 16  # pixels left out at each border: what enters or leaves the frame has no match
@@ -201,40 +201,48 @@ def test_identical_frames_give_zero_flow_full_confidence():
 # -- photometric confidence ---------------------------------------------------------------------
 
 
-def exact_estimate_without_trust(dx: int, dy: int, height: int = 64, width: int = 80) -> tuple:
-    """(previous, current, estimate): the exact backward flow of a translation, trusted nowhere."""
-    previous, current = translated_pair(height, width, dx, dy)
-    flow = torch.empty(1, 2, height, width)
-    flow[:, 0], flow[:, 1] = -dx, -dy
-    return previous, current, MotionEstimate(flow, torch.zeros(1, 1, height, width))
+def gray_translated_pair(dx: int, dy: int, height: int = 64, width: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(previous, current, exact backward flow) of a translation, as 8-bit grey levels."""
+    previous, current = (np.ascontiguousarray(t[0, 0].numpy() * 255).astype(np.uint8)
+                         for t in translated_pair(height, width, dx, dy))
+    flow = np.empty((height, width, 2), np.float32)
+    flow[..., 0], flow[..., 1] = -dx, -dy
+    return previous, current, flow
 
 
-def test_photometric_confidence_trusts_an_exact_warp_the_check_rejected():
-    previous, current, estimate = exact_estimate_without_trust(3, 2)
-    trusted = with_photometric_confidence(estimate, previous, current, 0.02)
-    assert trusted.flow_cur_to_prev is estimate.flow_cur_to_prev
-    assert float(interior(trusted.confidence).min()) == 1.0
-    # Pixels whose sample point leaves the previous frame (the left columns, moving right) stay at 0.
-    assert float(trusted.confidence[..., :, :2].max()) == 0.0
+def test_photometric_match_is_one_for_an_exact_warp_and_zero_outside_the_frame():
+    previous, current, flow = gray_translated_pair(3, 2)
+    match = photometric_match(previous, current, flow, 0.02)
+    assert match.dtype == np.float32 and match.shape == current.shape
+    assert float(match[2 + 2 :, 3 + 2 :].min()) == 1.0  # away from the window's reach into the outside
+    # the left columns' and top rows' sample points leave the previous frame (content moved right, down)
+    assert float(match[:, :3].max()) == 0.0 and float(match[:2].max()) == 0.0
 
 
-def test_photometric_confidence_ignores_a_region_that_does_not_match():
-    previous, current, estimate = exact_estimate_without_trust(3, 2)
+def test_photometric_match_is_zero_where_the_warp_does_not_explain_the_frame():
+    previous, current, flow = gray_translated_pair(3, 2)
+    current = current.copy()
+    current[20:44, 30:60] = 255 - current[20:44, 30:60]
+    match = photometric_match(previous, current, flow, 0.02)
+    assert float(match[24:40, 34:56].max()) == 0.0
+    assert float(match[48:60, 20:70].min()) == 1.0
+
+
+def test_dis_photometric_only_raises_the_confidence():
+    previous, current = translated_pair(96, 128, dx=3, dy=2)
     current = current.clone()
-    current[..., 20:44, 30:60] = 1.0 - current[..., 20:44, 30:60]  # what the warp cannot explain
-    trusted = with_photometric_confidence(estimate, previous, current, 0.02).confidence[0, 0]
-    assert float(trusted[24:40, 34:56].max()) == 0.0
-    assert float(trusted[48:60, 20:70].min()) == 1.0
+    current[..., 40:70, 50:90] = 1.0 - current[..., 40:70, 50:90]  # a patch the motion cannot explain
+    plain = DisMotion(preset="medium", max_short_side=96).estimate(previous, current)
+    raised = DisMotion(preset="medium", max_short_side=96, photometric=0.02).estimate(previous, current)
+    assert torch.equal(plain.flow_cur_to_prev, raised.flow_cur_to_prev)
+    assert torch.all(raised.confidence >= plain.confidence)
+    assert float(raised.confidence[..., 48:62, 60:80].max()) < 0.5  # the unexplained patch stays untrusted
 
 
-def test_photometric_confidence_only_raises_and_zero_tolerance_leaves_the_estimate():
-    previous, current, _ = exact_estimate_without_trust(3, 2)
-    wrong = torch.full((1, 2, 64, 80), 9.0)  # a flow that matches nothing
-    confidence = torch.rand(1, 1, 64, 80, generator=torch.Generator().manual_seed(0))
-    estimate = MotionEstimate(wrong, confidence)
-    assert with_photometric_confidence(estimate, previous, current, 0.0) is estimate
-    raised = with_photometric_confidence(estimate, previous, current, 0.02).confidence
-    assert torch.all(raised >= confidence)
+@pytest.mark.parametrize("value", [-0.1, 1.5, "0.02", True])
+def test_dis_photometric_must_be_a_fraction(value):
+    with pytest.raises(MotionOptionError, match="photometric must be a number in"):
+        DisMotion(photometric=value)
 
 
 @pytest.mark.parametrize("shape", [(17, 23), (8, 40), (10, 40), (31, 400), (400, 31)])

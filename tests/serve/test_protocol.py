@@ -84,7 +84,7 @@ def test_config_from_fields_and_back():
     config = Config.from_fields({**GOOD, "style": "monet", "strength": "0.5", "scale": "240", "range": "full"})
     assert config.full_range and config.stylize.style == "monet" and config.stylize.scale == 240
     assert Config.from_fields({k: str(v) for k, v in config.to_fields().items()}) == config
-    assert config.pipeline_chain() == "stylize=style=monet:strength=0.5:temporal=0.9:photometric=0.02:flow=fast:scale=240"
+    assert config.pipeline_chain() == "stylize=style=monet:strength=0.5:temporal=0.9:flow=fast:scale=240"
     assert Config.from_fields({**GOOD, "chain": "hflip"}).pipeline_chain() == "hflip"
 
 

@@ -139,7 +139,6 @@ def test_blend_matches_the_temporal_blend_op(tiny_style, photometric):
     """The stage blends with the op, exactly, trusting the motion's own confidence (photometric=0)
     or that raised where the warped previous frame matches (the default)."""
     from vidgan import ops
-    from vidgan.models.motion import with_photometric_confidence
 
     stage = _stage(f"stylize=style=tiny:temporal=0.7:precision=fp32:photometric={photometric}")
     first, second = _texture(5), _texture(5, shift=2)
@@ -149,8 +148,8 @@ def test_blend_matches_the_temporal_blend_op(tiny_style, photometric):
     probe.stylize_tensor(first)
     unblended = probe.stylize_tensor(second)
     dis_preset, short_side = FLOW_PRESETS["medium"]
-    estimate = probe.motion.__class__(preset=dis_preset, max_short_side=short_side).estimate(first, second)
-    estimate = with_photometric_confidence(estimate, first, second, photometric)
+    estimate = probe.motion.__class__(preset=dis_preset, max_short_side=short_side,
+                                      photometric=photometric).estimate(first, second)
     _, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
     expected = ops.temporal_blend(unblended, previous, estimate.flow_cur_to_prev, estimate.confidence * inside, 0.7)
     assert torch.equal(out, expected.clamp(0, 1))

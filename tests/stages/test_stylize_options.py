@@ -74,7 +74,7 @@ def test_a_new_live_field_is_a_flag_of_vidgan_live_and_a_non_live_one_is_not(gra
 
 def test_a_new_live_field_is_in_the_live_chain(grainy) -> None:
     chain = live_chain(live_options(grain=0.5))
-    assert chain == "stylize=style=van_gogh:strength=1:temporal=0.9:photometric=0.02:flow=fast:scale=0:grain=0.5:palette=warm"
+    assert chain == "stylize=style=van_gogh:strength=1:temporal=0.9:flow=fast:scale=0:grain=0.5:palette=warm"
     assert build_options("stylize", grainy, parse_args(chain.split("=", 1)[1])).grain == 0.5
 
 
@@ -88,10 +88,10 @@ def test_a_new_live_field_is_in_the_schema_the_server_sends_and_configure_takes_
             client.hello()
             schema = client.option_schema
             assert schema == option_schema(grainy, live_only=True)
-            assert [e["name"] for e in schema] == ["style", "strength", "temporal", "photometric", "scale", "grain", "palette"]
-            assert schema[5] == {"name": "grain", "type": "float", "default": 0.25, "min": 0.0, "max": 1.0,
+            assert [e["name"] for e in schema] == ["style", "strength", "temporal", "scale", "grain", "palette"]
+            assert schema[4] == {"name": "grain", "type": "float", "default": 0.25, "min": 0.0, "max": 1.0,
                                  "help": "film grain over the result"}
-            assert schema[6]["choices"] == ["warm", "cold"]
+            assert schema[5]["choices"] == ["warm", "cold"]
             layout = FrameLayout("bgra", 64, 48)
             client.configure(Config(layout, "/vidgan-unset", chain="null", stylize=live_options(grain=0.5)))
             client.send(MessageType.CONFIGURE, encode_text({**BASE, "shm": client.config.shm, "grain": "2"}))

@@ -39,7 +39,6 @@ from vidgan import ops
 from vidgan.errors import MotionOptionError, UnknownMotionError, did_you_mean
 from vidgan.io.images import short_side_size
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, DisPreset, create_dis, dense_flow
-from vidgan.ops.reference import soft_threshold
 from vidgan.registry import Registry
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "get_motion",
     "motion_names",
     "register_motion",
-    "with_photometric_confidence",
 ]
 
 
@@ -72,8 +70,6 @@ class MotionBackend(abc.ABC):
     """Estimates the motion between consecutive frames of one stream."""
 
     name: ClassVar[str] = ""
-    #: False for a backend that estimates no motion at all: nothing may then trust its zero flow.
-    estimates_motion: ClassVar[bool] = True
 
     @abc.abstractmethod
     def estimate(self, previous: torch.Tensor, current: torch.Tensor) -> MotionEstimate:
@@ -145,33 +141,6 @@ def estimate_from_flows(flow_cur_to_prev: torch.Tensor, flow_prev_to_cur: torch.
     return MotionEstimate(flow_cur_to_prev, ops.consistency(flow_cur_to_prev, flow_prev_to_cur))
 
 
-#: Side of the window :func:`with_photometric_confidence` averages the colour difference over: wide
-#: enough that one noisy pixel decides nothing, narrow enough to stop at an object's edge.
-PHOTOMETRIC_WINDOW = 5
-
-
-def with_photometric_confidence(
-    estimate: MotionEstimate, previous: torch.Tensor, current: torch.Tensor, tolerance: float
-) -> MotionEstimate:
-    """``estimate`` also trusted where the previous frame, warped by its flow, matches the current one.
-
-    The forward-backward check rejects flow that disagrees with itself, which a coarse flow does over
-    blurred and flat regions even where it carries the content exactly. Where the warped previous
-    frame differs from the current one by less than ``tolerance`` (mean absolute difference over a
-    :data:`PHOTOMETRIC_WINDOW` px window, 0..1 of full scale; soft from half to 1.5 times it), the
-    warp is right for what the viewer sees, so the confidence is raised to that match's. Measured on
-    a 720p close-up with fast motion (van_gogh full, defaults): warping error 3.5x the input's
-    without it, 1.6x with tolerance 0.02 (docs/benchmarks.md).
-    """
-    if tolerance <= 0:
-        return estimate
-    warped, inside = ops.warp(previous, estimate.flow_cur_to_prev, border="edge")
-    difference = (warped - current).abs_().mean(dim=1, keepdim=True)
-    difference = F.avg_pool2d(difference, PHOTOMETRIC_WINDOW, 1, PHOTOMETRIC_WINDOW // 2, count_include_pad=False)
-    match = soft_threshold(difference / tolerance) * inside
-    return MotionEstimate(estimate.flow_cur_to_prev, torch.maximum(estimate.confidence, match))
-
-
 def _no_motion(like: torch.Tensor) -> MotionEstimate:
     """Zero flow that nothing trusts: the stylizer then treats each frame on its own."""
     _, _, height, width = like.shape
@@ -184,8 +153,6 @@ def _no_motion(like: torch.Tensor) -> MotionEstimate:
 @register_motion("none")
 class NoMotion(MotionBackend):
     """No motion estimation: zero flow and zero confidence, so every frame is stylized on its own."""
-
-    estimates_motion = False
 
     def estimate(self, previous: torch.Tensor, current: torch.Tensor) -> MotionEstimate:
         _check_pair(previous, current)
@@ -288,11 +255,36 @@ def _upsample_flows_torch(
     return flows.contiguous()
 
 
+#: Side of the window the photometric check averages the grey-level difference over, at DIS's working
+#: scale: wide enough that one noisy pixel decides nothing, narrow enough to stop at an object's edge.
+PHOTOMETRIC_WINDOW = 5
+
+
+def photometric_match(gray_prev: np.ndarray, gray_cur: np.ndarray, flow_cur_to_prev: np.ndarray,
+                      tolerance: float) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: how well ``gray_prev`` warped by the backward flow matches ``gray_cur``.
+
+    1 where the mean absolute difference over a :data:`PHOTOMETRIC_WINDOW` window is under half of
+    ``tolerance`` (0..1 of full scale), 0 above 1.5 times it, linear between (the soft threshold of
+    the forward-backward check); 0 where the sample point leaves the previous frame.
+    """
+    height, width = gray_cur.shape
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    map_x, map_y = grid_x + flow_cur_to_prev[..., 0], grid_y + flow_cur_to_prev[..., 1]
+    warped = cv2.remap(gray_prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    difference = cv2.absdiff(warped, gray_cur).astype(np.float32) * np.float32(1 / 255)
+    mean_difference = cv2.blur(difference, (PHOTOMETRIC_WINDOW, PHOTOMETRIC_WINDOW), borderType=cv2.BORDER_REPLICATE)
+    match = np.clip(1.5 - mean_difference / np.float32(tolerance), 0.0, 1.0)
+    inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    return np.where(inside, match, np.float32(0.0)).astype(np.float32)
+
+
 def _estimate_then_upsample(
-    flow_cur_to_prev: np.ndarray, flow_prev_to_cur: np.ndarray, size: tuple[int, int], device: torch.device
+    flow_cur_to_prev: np.ndarray, flow_prev_to_cur: np.ndarray, size: tuple[int, int], device: torch.device,
+    match: np.ndarray | None = None,
 ) -> MotionEstimate:
-    """Confidence from the forward-backward check at the scale the flows were computed at, then the
-    backward flow and the confidence upsampled to ``size``.
+    """Confidence from the forward-backward check at the scale the flows were computed at (raised to
+    ``match`` where that is higher), then the backward flow and the confidence upsampled to ``size``.
 
     Checking where the flow was estimated costs a quarter of checking the upsampled flows (at
     640x360 from 320x180: 1.5 ms instead of 5.9 on two CPU cores) and judges the same estimate; the
@@ -301,6 +293,8 @@ def _estimate_then_upsample(
     small = torch.from_numpy(np.stack((flow_cur_to_prev, flow_prev_to_cur)).transpose(0, 3, 1, 2).copy())
     small = small.to(device)
     confidence = ops.consistency(small[0:1].contiguous(), small[1:2].contiguous())
+    if match is not None:
+        confidence = torch.maximum(confidence, torch.from_numpy(match).to(device)[None, None])
     if tuple(small.shape[-2:]) == size:
         return MotionEstimate(small[0:1].contiguous(), confidence)
     flow = _upsample_flows((flow_cur_to_prev,), size, device)
@@ -333,7 +327,7 @@ class DisMotion(MotionBackend):
     OpenCV's thread count is left alone: at this size one thread and two run DIS equally fast.
     """
 
-    def __init__(self, *, preset: DisPreset = "fast", max_short_side: int = 180) -> None:
+    def __init__(self, *, preset: DisPreset = "fast", max_short_side: int = 180, photometric: float = 0.0) -> None:
         if preset not in DIS_PRESETS:
             raise MotionOptionError(
                 f"motion backend 'dis': preset={preset!r}{did_you_mean(str(preset), DIS_PRESETS)} is not one of "
@@ -344,8 +338,11 @@ class DisMotion(MotionBackend):
                 f"motion backend 'dis': max_short_side must be an integer >= {DIS_MIN_SHORT_SIDE}; "
                 f"got {max_short_side!r}"
             )
+        if isinstance(photometric, bool) or not isinstance(photometric, (int, float)) or not 0 <= photometric <= 1:
+            raise MotionOptionError(f"motion backend 'dis': photometric must be a number in [0, 1]; got {photometric!r}")
         self.preset: DisPreset = preset
         self.max_short_side = max_short_side
+        self.photometric = float(photometric)
         self._dis = create_dis(preset)
         self._last_frame: weakref.ref[torch.Tensor] | None = None
         self._last_version = -1
@@ -384,4 +381,6 @@ class DisMotion(MotionBackend):
 
             flow_cur_to_prev = dense_flow(self._dis, gray_cur, gray_prev)  # gray_cur(x) ≈ gray_prev(x + flow)
             flow_prev_to_cur = dense_flow(self._dis, gray_prev, gray_cur)
-            return _estimate_then_upsample(flow_cur_to_prev, flow_prev_to_cur, (height, width), current.device)
+            match = (photometric_match(gray_prev, gray_cur, flow_cur_to_prev, self.photometric)
+                     if self.photometric > 0 else None)
+            return _estimate_then_upsample(flow_cur_to_prev, flow_prev_to_cur, (height, width), current.device, match)

@@ -55,9 +55,9 @@ class StylizeStage(Stage):
         strength: float = option(1.0, min=0.0, max=1.0, live=True, help="0..1 mix of stylized over original")
         temporal: float = option(0.9, min=0.0, max=1.0, live=True,
                                  help="0..1 weight of the motion-compensated blend")
-        photometric: float = option(0.02, min=0.0, max=1.0, live=True, help=(
-            "also trust the motion where the warped previous frame matches this one within this mean "
-            "difference (0..1 of full scale; 0: the forward-backward check alone)"))
+        photometric: float = option(0.02, min=0.0, max=1.0, help=(
+            "motion=dis: also trust the motion where the warped previous frame matches this one within "
+            "this mean grey-level difference (0..1 of full scale; 0: the forward-backward check alone)"))
         motion: str = option("dis", help="motion backend: dis, none")
         flow: FlowPreset = option("medium", help="motion=dis quality: fast (live) or medium")
         scale: int = option(0, min=0, live=True, help="processing short side in px (0: preset default)")
@@ -106,7 +106,8 @@ class StylizeStage(Stage):
             flow_options: dict[str, object] = {}
             if options.motion == "dis":
                 dis_preset, short_side = FLOW_PRESETS[options.flow]
-                flow_options = {"preset": dis_preset, "max_short_side": short_side}
+                flow_options = {"preset": dis_preset, "max_short_side": short_side,
+                                "photometric": options.photometric}
             self.motion = get_motion(options.motion, **flow_options)
         except VidganError as exc:
             raise FilterOptionError(f"stylize: {exc}") from None
@@ -158,8 +159,6 @@ class StylizeStage(Stage):
         estimate is running."""
         import torch
 
-        from vidgan.models.motion import with_photometric_confidence
-
         previous, self._previous_input = self._previous_input, small
         cut = self.scene_cuts.is_cut(small)
         if previous is None:
@@ -168,11 +167,9 @@ class StylizeStage(Stage):
             self.motion.reset()
             return lambda: None
 
-        tolerance = self.options.photometric if self.motion.estimates_motion else 0.0
-
         def estimate() -> MotionEstimate:
             with torch.no_grad():  # grad mode is per thread
-                return with_photometric_confidence(self.motion.estimate(previous, small), previous, small, tolerance)
+                return self.motion.estimate(previous, small)
 
         if self._motion_thread is None:
             result = estimate()
