@@ -127,3 +127,17 @@ def test_an_unwritable_cache_still_runs(model, tmp_path, caplog):
         expected = model(x, warped, confidence)
     assert (generator(x, warped, confidence) - expected).abs().max() < TOLERANCE
     assert "cannot cache the OpenVINO generator" in caplog.text
+
+
+def test_instance_norm_rewrite_is_instance_norm():
+    """The export's spelling of instance normalisation (mean and variance, for OpenVINO's MVN) is the
+    same function as torch's, with and without the learned scale and shift."""
+    from vidgan.models.openvino_generator import EXPORT_REWRITES
+
+    rewrite = EXPORT_REWRITES[torch.nn.functional.instance_norm]
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 5, 9, 13, generator=gen) * 4 - 1
+    weight, bias = torch.rand(5, generator=gen) + 0.5, torch.rand(5, generator=gen) - 0.5
+    for args in ({}, {"weight": weight, "bias": bias}):
+        expected = torch.nn.functional.instance_norm(x, eps=1e-5, **args)
+        assert torch.allclose(rewrite(x, eps=1e-5, **args), expected, atol=1e-5)

@@ -29,12 +29,13 @@ from typing import Any
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 log = logging.getLogger(__name__)
 
 CACHE_SUBDIR = "openvino"
 #: Bump when the conversion changes what it writes: older cache entries are then not reused.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: instance normalisation as moments (one MVN)
 _IR_NAME = "generator.xml"
 _MANIFEST_NAME = "manifest.json"
 #: The stage's precision -> OpenVINO's inference precision hint.
@@ -76,8 +77,32 @@ def _logit_as_logs(x: torch.Tensor, eps: float | None = None) -> torch.Tensor:
     return torch.log(x) - torch.log1p(-x)
 
 
-#: torch functions OpenVINO's torch front end cannot convert -> the same function in ops it can.
-EXPORT_REWRITES: dict[Callable[..., Any], Callable[..., Any]] = {torch.logit: _logit_as_logs}
+def _instance_norm_as_moments(input: torch.Tensor, running_mean: torch.Tensor | None = None,
+                              running_var: torch.Tensor | None = None, weight: torch.Tensor | None = None,
+                              bias: torch.Tensor | None = None, use_input_stats: bool = True,
+                              momentum: float = 0.1, eps: float = 1e-5) -> torch.Tensor:
+    """Instance normalisation spelt as its mean and variance, which OpenVINO fuses into one MVN
+    operation; traced as ``F.instance_norm`` it became a chain of reductions and element-wise steps.
+    At 640x360 in bf16 on 2 AMD EPYC cores: lite 17.2 -> 16.0 ms, full 100.8 -> 95.7 ms, and nearer
+    torch's fp32 output (mean difference 0.135 of an 8-bit level instead of 0.159)."""
+    if not use_input_stats:  # running statistics: not what the generators use; traced as it is
+        return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+    mean = input.mean(dim=(2, 3), keepdim=True)
+    centred = input - mean
+    normalised = centred / torch.sqrt((centred * centred).mean(dim=(2, 3), keepdim=True) + eps)
+    if weight is not None:
+        normalised = normalised * weight[None, :, None, None]
+    if bias is not None:
+        normalised = normalised + bias[None, :, None, None]
+    return normalised
+
+
+#: torch functions OpenVINO's torch front end cannot convert, or converts into slower graphs ->
+#: the same function in ops it handles well.
+EXPORT_REWRITES: dict[Callable[..., Any], Callable[..., Any]] = {
+    torch.logit: _logit_as_logs,
+    F.instance_norm: _instance_norm_as_moments,
+}
 
 
 class _ExportRewrites(torch.overrides.TorchFunctionMode):
