@@ -217,3 +217,28 @@ def test_files_get_the_full_preset_and_live_streams_the_lite_one(tiny_style, tmp
 def test_a_style_with_one_preset_runs_it_everywhere(tiny_style):
     live = Pipeline.from_chain("stylize=style=tiny", StageContext(device="cpu", realtime=True)).stages[0]
     assert _stage("stylize=style=tiny").preset == live.preset == "lite"
+
+
+def test_a_card_margin_runs_the_generator_on_the_reflected_frame_and_crops(tiny_style, tmp_path):
+    """A card's ``margin`` extends the frame by its reflection before the generator and crops it off
+    after: what a model paints along an edge lands outside the frame."""
+    card_file = tmp_path / "data" / "styles" / "tiny_lite.json"
+    card = json.loads(card_file.read_text())
+    card_file.write_text(json.dumps({**card, "margin": {"top": 8, "left": 4}}))
+    stage = _stage("stylize=style=tiny:motion=none:precision=fp32:engine=torch")
+    assert stage.margin == (8, 0, 0, 4)
+    frame = _texture(3)
+    out = stage.stylize_tensor(frame)
+    padded = torch.nn.functional.pad(frame, (4, 0, 8, 0), mode="reflect")
+    with torch.no_grad():
+        expected = stage.model(padded)[..., 8:, 4:]
+    assert out.shape == frame.shape
+    assert torch.allclose(out, expected.clamp(0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize("margin", [{"top": -1}, {"up": 8}, {"top": 8.5}, {"top": True}, [8]])
+def test_a_bad_card_margin_is_named(margin):
+    from vidgan.stages.stylize import generator_margin
+
+    with pytest.raises(VidganError, match="margin must map top, right, bottom, left to 0..256 px"):
+        generator_margin({"name": "x", "margin": margin})

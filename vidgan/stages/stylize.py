@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from vidgan.device import Precision, resolve_precision
-from vidgan.errors import FilterOptionError, VidganError
+from vidgan.errors import FilterOptionError, ModelFileError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.spec import FilterCall
@@ -93,6 +93,7 @@ class StylizeStage(Stage):
         entry = find_style(options.style, options.preset,
                            prefer_full=not context.realtime or self.device.type == "cuda")
         self.preset = entry.preset
+        self.margin = generator_margin(entry.card)
         self.model = load_generator(entry, self.device)
         self.dtype = resolve_precision(options.precision, self.device)
         if self.device.type == "cuda":
@@ -209,13 +210,18 @@ class StylizeStage(Stage):
         """The generator at the stage's precision; float32 out."""
         import torch
 
-        net_in: tuple[torch.Tensor | None, ...] = (small, warped, confidence)
+        net_in: tuple[torch.Tensor | None, ...] = tuple(
+            None if t is None else _reflect_margin(t, self.margin) for t in (small, warped, confidence))
         if self.device.type == "cuda" and self.dtype != torch.float32:
             net_in = tuple(
                 None if t is None else t.to(self.dtype).contiguous(memory_format=torch.channels_last) for t in net_in
             )
         try:
-            return self._forward(*net_in).float().contiguous()
+            styled = self._forward(*net_in).float()
+            if any(self.margin):
+                top, _, _, left = self.margin
+                styled = styled[..., top : top + small.shape[-2], left : left + small.shape[-1]]
+            return styled.contiguous()
         except torch.cuda.OutOfMemoryError:
             raise VidganError(
                 f"CUDA out of memory stylizing {small.shape[-1]}x{small.shape[-2]} with the {self.preset} model; "
@@ -280,3 +286,35 @@ def live_chain(options: StylizeStage.Options | None = None) -> str:
     spelled out, so a log line says what the user's controls were set to."""
     options = live_options() if options is None else options
     return str(FilterCall("stylize", options_as_filter_args(options, always=live_option_names(type(options)))))
+
+
+#: Sides of a model card's ``margin``, in the order :func:`generator_margin` returns them.
+MARGIN_SIDES = ("top", "right", "bottom", "left")
+
+
+def generator_margin(card: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(top, right, bottom, left) px of the frame's own reflection the generator sees beyond each edge,
+    from the model card's ``margin`` (e.g. ``{"top": 32}``), cropped off its output.
+
+    Why: a generator trained with zero padding can learn a border as a position. the_scream paints
+    its painting's orange sky along the top edge of whatever it is given; with 32 px of margin above,
+    that band falls outside the frame (16 px left a thin trace). A card without ``margin`` gets none.
+    """
+    margin = card.get("margin", {})
+    if not isinstance(margin, dict) or set(margin) - set(MARGIN_SIDES) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 256 for v in margin.values()):
+        raise ModelFileError(f"model card of {card.get('name', '?')!r}: margin must map {', '.join(MARGIN_SIDES)} to 0..256 px; got {margin!r}")
+    top, right, bottom, left = (margin.get(side, 0) for side in MARGIN_SIDES)
+    return top, right, bottom, left
+
+
+def _reflect_margin(tensor: torch.Tensor, margin: tuple[int, int, int, int]) -> torch.Tensor:
+    """``tensor`` (N, C, H, W) extended by its reflection (replication where a side is too short to reflect)."""
+    import torch.nn.functional as F
+
+    top, right, bottom, left = margin
+    if not any(margin):
+        return tensor
+    height, width = tensor.shape[-2:]
+    mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "replicate"
+    return F.pad(tensor, (left, right, top, bottom), mode=mode)
