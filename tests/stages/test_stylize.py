@@ -238,7 +238,7 @@ def test_a_card_margin_runs_the_generator_on_the_reflected_frame_and_crops(tiny_
 
 @pytest.mark.parametrize("margin", [{"top": -1}, {"up": 8}, {"top": 8.5}, {"top": True}, [8]])
 def test_a_bad_card_margin_is_named(margin):
-    from vidgan.stages.stylize import generator_margin
+    from vidgan.models.zoo import generator_margin
 
     with pytest.raises(VidganError, match="margin must map top, right, bottom, left to 0..256 px"):
         generator_margin({"name": "x", "margin": margin})

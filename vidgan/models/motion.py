@@ -260,6 +260,14 @@ def _upsample_flows_torch(
 PHOTOMETRIC_WINDOW = 5
 
 
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only float32 x and y coordinates of every pixel: a stream asks for the same size each frame."""
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid_x.flags.writeable = grid_y.flags.writeable = False
+    return grid_x, grid_y
+
+
 def photometric_match(gray_prev: np.ndarray, gray_cur: np.ndarray, flow_cur_to_prev: np.ndarray,
                       tolerance: float) -> np.ndarray:
     """(H, W) float32 in [0, 1]: how well ``gray_prev`` warped by the backward flow matches ``gray_cur``.
@@ -269,7 +277,7 @@ def photometric_match(gray_prev: np.ndarray, gray_cur: np.ndarray, flow_cur_to_p
     the forward-backward check); 0 where the sample point leaves the previous frame.
     """
     height, width = gray_cur.shape
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid_x, grid_y = _pixel_grid(height, width)
     map_x, map_y = grid_x + flow_cur_to_prev[..., 0], grid_y + flow_cur_to_prev[..., 1]
     warped = cv2.remap(gray_prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     difference = cv2.absdiff(warped, gray_cur).astype(np.float32) * np.float32(1 / 255)

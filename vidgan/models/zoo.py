@@ -165,3 +165,23 @@ def save_style(model: RecurrentStylizer, card: dict, folder: Path, name: str) ->
     """Write ``NAME.safetensors`` and ``NAME.json`` atomically; returns the weights path."""
     card = {"name": name, **card, "generator": dataclasses.asdict(model.config)}
     return save_model(folder, name, model.state_dict(), card)
+
+
+#: Sides of a model card's ``margin``, in the order :func:`generator_margin` returns them.
+MARGIN_SIDES = ("top", "right", "bottom", "left")
+
+
+def generator_margin(card: dict) -> tuple[int, int, int, int]:
+    """(top, right, bottom, left) px of the frame's own reflection the generator sees beyond each edge,
+    from the model card's ``margin`` (e.g. ``{"top": 32}``), cropped off its output.
+
+    Why: a generator trained with zero padding can learn a border as a position. the_scream paints
+    its painting's orange sky along the top edge of whatever it is given; with 32 px of margin above,
+    that band falls outside the frame (16 px left a thin trace). A card without ``margin`` gets none.
+    """
+    margin = card.get("margin", {})
+    if not isinstance(margin, dict) or set(margin) - set(MARGIN_SIDES) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 256 for v in margin.values()):
+        raise ModelFileError(f"model card of {card.get('name', '?')!r}: margin must map {', '.join(MARGIN_SIDES)} to 0..256 px; got {margin!r}")
+    top, right, bottom, left = (margin.get(side, 0) for side in MARGIN_SIDES)
+    return top, right, bottom, left

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from vidgan.device import Precision, resolve_precision
-from vidgan.errors import FilterOptionError, ModelFileError, VidganError
+from vidgan.errors import FilterOptionError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.spec import FilterCall
@@ -85,7 +85,7 @@ class StylizeStage(Stage):
 
         from vidgan.models.motion import get_motion
         from vidgan.models.scenecut import SceneCutDetector
-        from vidgan.models.zoo import find_style, load_generator
+        from vidgan.models.zoo import find_style, generator_margin, load_generator
 
         self.options = options
         self.device = torch.device(context.device)
@@ -286,26 +286,6 @@ def live_chain(options: StylizeStage.Options | None = None) -> str:
     spelled out, so a log line says what the user's controls were set to."""
     options = live_options() if options is None else options
     return str(FilterCall("stylize", options_as_filter_args(options, always=live_option_names(type(options)))))
-
-
-#: Sides of a model card's ``margin``, in the order :func:`generator_margin` returns them.
-MARGIN_SIDES = ("top", "right", "bottom", "left")
-
-
-def generator_margin(card: dict[str, Any]) -> tuple[int, int, int, int]:
-    """(top, right, bottom, left) px of the frame's own reflection the generator sees beyond each edge,
-    from the model card's ``margin`` (e.g. ``{"top": 32}``), cropped off its output.
-
-    Why: a generator trained with zero padding can learn a border as a position. the_scream paints
-    its painting's orange sky along the top edge of whatever it is given; with 32 px of margin above,
-    that band falls outside the frame (16 px left a thin trace). A card without ``margin`` gets none.
-    """
-    margin = card.get("margin", {})
-    if not isinstance(margin, dict) or set(margin) - set(MARGIN_SIDES) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 256 for v in margin.values()):
-        raise ModelFileError(f"model card of {card.get('name', '?')!r}: margin must map {', '.join(MARGIN_SIDES)} to 0..256 px; got {margin!r}")
-    top, right, bottom, left = (margin.get(side, 0) for side in MARGIN_SIDES)
-    return top, right, bottom, left
 
 
 def _reflect_margin(tensor: torch.Tensor, margin: tuple[int, int, int, int]) -> torch.Tensor:
