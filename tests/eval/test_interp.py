@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vidgan.errors import EvalInputError, InputNotFoundError
+from vidgan.eval import minterpolate
 from vidgan.eval.image import psnr
 from vidgan.eval.interp import evaluate, find_triplets
 
@@ -64,3 +65,48 @@ def test_command_prints_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "vidgan", "eval", "interp", str(tmp_path / "data"), "--model", "rife"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown interpolation model 'rife'" in bad.stderr
+
+
+def test_frames_of_different_sizes_stop_the_run_before_anything_is_written(tmp_path):
+    _write_triplet(tmp_path / "data" / "a_good", ("frame0.png", "frame1.png", "frame2.png"))
+    _write_triplet(tmp_path / "data" / "b_bad", ("frame0.png", "frame1.png", "frame2.png"))
+    truth = cv2.imread(str(tmp_path / "data" / "b_bad" / "frame1.png"))
+    cv2.imwrite(str(tmp_path / "data" / "b_bad" / "frame1.png"), truth[:, :80])
+    with pytest.raises(EvalInputError, match=r"b_bad: the three frames differ in size \(frame0.png 96x64, "
+                                             r"frame1.png 80x64, frame2.png 96x64\)"):
+        evaluate(tmp_path / "data", "dis", save_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    run = subprocess.run([sys.executable, "-m", "vidgan", "eval", "interp", str(tmp_path / "data")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and len(run.stderr.strip().splitlines()) == 1 and "differ in size" in run.stderr
+
+
+@pytest.mark.skipif(not minterpolate.available(), reason="needs the ffmpeg binary")
+def test_minterpolate_reference_follows_a_translation():
+    scene = _texture(3)
+    first, truth, last = (np.ascontiguousarray(scene[8:72, 8 + 4 * k:8 + 4 * k + 96]) for k in range(3))
+    middle = minterpolate.middle_frame(first, last)
+    assert middle.shape == truth.shape and middle.dtype == np.uint8
+    blend = ((first.astype(float) + last) / 2 + 0.5).astype(np.uint8)
+    assert psnr(middle, truth) > psnr(blend, truth) + 3
+
+
+@pytest.mark.skipif(not minterpolate.available(), reason="needs the ffmpeg binary")
+def test_models_side_by_side_with_minterpolate_in_one_run(tmp_path):
+    _write_triplet(tmp_path / "data" / "seq", ("frame0.png", "frame1.png", "frame2.png"))
+    command = [sys.executable, "-m", "vidgan", "eval", "interp", str(tmp_path / "data"), "--model", "dis,minterpolate"]
+    table = subprocess.run(command + ["--save-dir", str(tmp_path / "out")], capture_output=True, text=True,
+                           timeout=120)
+    assert table.returncode == 0, table.stderr
+    assert "dis" in table.stdout and "minterpolate" in table.stdout and "ms per frame" in table.stdout
+    assert (tmp_path / "out" / "dis" / "seq.png").is_file() and (tmp_path / "out" / "minterpolate" / "seq.png").is_file()
+    run = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=120)
+    reports = json.loads(run.stdout)["reports"]
+    assert [r["model"] for r in reports] == ["dis", "minterpolate"]
+    first, truth, last = (cv2.imread(str(tmp_path / "data" / "seq" / f"frame{k}.png"))[..., ::-1] for k in range(3))
+    blend = ((first.astype(float) + last) / 2 + 0.5).astype(np.uint8)
+    assert reports[0]["mean"]["psnr"] > psnr(blend, truth) + 3
+    reference = minterpolate.middle_frame(np.ascontiguousarray(first), np.ascontiguousarray(last))
+    assert reports[1]["mean"]["psnr"] == pytest.approx(psnr(reference, truth), abs=1e-9)
+    twice = subprocess.run(command[:-1] + ["dis,dis"], capture_output=True, text=True, timeout=120)
+    assert twice.returncode != 0 and "names a model twice" in twice.stderr

@@ -112,6 +112,7 @@ def test_scene_cut_repeats_instead_of_morphing():
     ("interpolate=factor=1", r"factor must be >= 2"),
     ("interpolate=fps=fast", r"fps must be a positive number"),
     ("interpolate=model=magic", r"unknown interpolation model 'magic'"),
+    ("interpolate=scale=16", r"scale must be 0 \(the model's own\) or >= 32"),
 ])
 def test_bad_options(chain, message):
     with pytest.raises(FilterOptionError, match=message):

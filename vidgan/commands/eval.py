@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from vidgan.commands import COMMANDS, Subcommand, add_subcommands
 from vidgan.errors import EvalInputError, UnknownNameError
@@ -245,10 +246,14 @@ EVAL_METRICS.add("style", Subcommand(
 def _interp_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", metavar="DIR", help="one folder per sequence: frame0/1/2.png (1 = ground truth) "
                                                     "or frame10.png, frame11.png and frame10i11.png")
-    parser.add_argument("--model", default="dis", help="interpolation model (default dis)")
-    parser.add_argument("--scale", type=_positive_int, default=360, metavar="PX",
-                        help="short side motion is estimated at (default 360)")
-    parser.add_argument("--save-dir", metavar="OUT", help="write each interpolated frame as OUT/<seq>.png")
+    parser.add_argument("--model", default="dis", metavar="NAMES",
+                        help="interpolation model, or several separated by commas to score side by side in one "
+                             "run (e.g. dis,refine,minterpolate: 'minterpolate' is the ffmpeg CLI's filter); "
+                             "default dis")
+    parser.add_argument("--scale", type=_positive_int, default=None, metavar="PX",
+                        help="short side motion is estimated at (default: each model's own; dis 360, refine 180)")
+    parser.add_argument("--save-dir", metavar="OUT", help="write each interpolated frame as OUT/<seq>.png "
+                                                          "(OUT/<model>/<seq>.png with several models)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
 
@@ -264,11 +269,39 @@ def format_interp(report) -> str:
     return "\n".join(lines)
 
 
+def format_interp_side_by_side(reports) -> str:
+    """Several models' reports on one data folder as one table: PSNR and SSIM per model, per sequence."""
+    width = max(12, *(len(s.name) for s in reports[0].scores))
+    column = max(15, *(len(r.model) + 5 for r in reports))
+    lines = [f"Frame interpolation on {reports[0].data}: PSNR dB / SSIM per model (PSNR over RGB uint8, whole "
+             "image; SSIM as scikit-image's defaults)", "",
+             f"  {'sequence':<{width}}" + "".join(f"{r.model:>{column}}" for r in reports)]
+    for index, score in enumerate(reports[0].scores):
+        cells = (f"{r.scores[index].psnr:.2f} / {r.scores[index].ssim:.4f}" for r in reports)
+        lines.append(f"  {score.name:<{width}}" + "".join(f"{c:>{column}}" for c in cells))
+    means = (f"{r.mean_psnr:.2f} / {r.mean_ssim:.4f}" for r in reports)
+    lines.append(f"  {'mean':<{width}}" + "".join(f"{c:>{column}}" for c in means))
+    lines.append(f"  {'ms per frame':<{width}}" + "".join(f"{r.mean_ms:>{column}.1f}" for r in reports))
+    return "\n".join(lines)
+
+
 def _run_interp(args: argparse.Namespace) -> int:
     from vidgan.eval.interp import evaluate
 
-    report = evaluate(args.data, args.model, save_dir=args.save_dir, scale=args.scale)
-    print(json.dumps(report.to_dict()) if args.json else format_interp(report))
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    if not models:
+        raise EvalInputError("--model names no model")
+    if len(models) != len(set(models)):
+        raise EvalInputError(f"--model names a model twice: {args.model}")
+    reports = []
+    for model in models:
+        save_dir = args.save_dir if args.save_dir is None or len(models) == 1 else str(Path(args.save_dir) / Path(model).stem)
+        reports.append(evaluate(args.data, model, save_dir=save_dir, scale=args.scale))
+    if args.json:
+        print(json.dumps(reports[0].to_dict() if len(reports) == 1 else
+                         {"metric": "interp", "data": args.data, "reports": [r.to_dict() for r in reports]}))
+    else:
+        print(format_interp(reports[0]) if len(reports) == 1 else format_interp_side_by_side(reports))
     return 0
 
 

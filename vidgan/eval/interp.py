@@ -8,6 +8,7 @@ frame2.png`` (UCF101/Vimeo style) or ``frame10.png, frame11.png`` with the groun
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from vidgan.errors import EvalInputError, InputNotFoundError
+from vidgan.eval import minterpolate
 from vidgan.eval.image import psnr, ssim
 from vidgan.io.images import read_image
 
@@ -97,27 +99,63 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image).permute(2, 0, 1)[None].float().div_(255.0)
 
 
-def evaluate(folder: str | Path, model: str = "dis", *, save_dir: str | Path | None = None,
-             scale: int = 360) -> InterpReport:
-    """Interpolate the middle frame of every triplet in ``folder`` with ``model`` and score it."""
+MiddleFrame = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def middle_frame_maker(model: str, scale: int | None = None) -> MiddleFrame:
+    """``(first, last) -> middle`` uint8 RGB for an interpolation model, or ffmpeg's minterpolate by its name."""
+    if model == minterpolate.NAME:
+        return minterpolate.middle_frame
     from vidgan.models.interp import get_interpolator
 
-    interpolator = get_interpolator(model, max_short_side=scale)
+    interpolator = get_interpolator(model, **({} if scale is None else {"max_short_side": scale}))
+
+    def middle(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            frame = interpolator.synthesize(interpolator.prepare(_tensor(first), _tensor(last)), 0.5)
+        return (frame[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+
+    return middle
+
+
+def check_sizes(triplets: Sequence[Triplet]) -> None:
+    """Every triplet's three frames are one size: checked for all before any is interpolated, so a
+    bad folder stops the run before it writes anything."""
+    for triplet in triplets:
+        shapes = [read_image(p).shape for p in (triplet.first, triplet.truth, triplet.last)]
+        if len(set(shapes)) != 1:
+            sizes = ", ".join(f"{p.name} {w}x{h}" for p, (h, w, _) in
+                              zip((triplet.first, triplet.truth, triplet.last), shapes))
+            raise EvalInputError(f"{triplet.first.parent}: the three frames differ in size ({sizes})")
+
+
+def evaluate(folder: str | Path, model: str = "dis", *, save_dir: str | Path | None = None,
+             scale: int | None = None) -> InterpReport:
+    """Interpolate the middle frame of every triplet in ``folder`` with ``model`` (or ``minterpolate``)
+    and score it, motion at ``scale`` px short side (None: the model's own); with ``save_dir`` each frame is also written there, whole files only."""
+    triplets = find_triplets(folder)
+    check_sizes(triplets)
+    middle = middle_frame_maker(model, scale)
     out_dir = Path(save_dir) if save_dir is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     scores = []
-    for triplet in find_triplets(folder):
+    for triplet in triplets:
         first, truth, last = (read_image(p) for p in (triplet.first, triplet.truth, triplet.last))
-        if not first.shape == truth.shape == last.shape:
-            raise EvalInputError(f"{triplet.first.parent}: the three frames differ in size")
-        frames = _tensor(first), _tensor(last)
-        with torch.no_grad():
-            started = time.perf_counter()
-            middle = interpolator.synthesize(interpolator.prepare(*frames), 0.5)
-            seconds = time.perf_counter() - started
-        output = (middle[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+        started = time.perf_counter()
+        output = middle(first, last)
+        seconds = time.perf_counter() - started
         if out_dir is not None:
-            cv2.imwrite(str(out_dir / f"{triplet.name}.png"), cv2.cvtColor(output, cv2.COLOR_RGB2BGR))
+            _write_png(out_dir / f"{triplet.name}.png", output)
         scores.append(SequenceScore(triplet.name, psnr(output, truth), ssim(output, truth), 1000 * seconds))
     return InterpReport(str(folder), model, tuple(scores))
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    """Through a temporary name, so an interrupted run leaves no half-written frame."""
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise EvalInputError(f"could not encode {path.name}")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(encoded.tobytes())
+    partial.replace(path)

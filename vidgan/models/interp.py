@@ -11,7 +11,6 @@ Convention: frames are (1, 3, H, W) float RGB in [0, 1] on one device; results l
 from __future__ import annotations
 
 import abc
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,40 +222,57 @@ class DisInterpolator(Interpolator):
         self.max_short_side = max_short_side
         self._dis = create_dis(preset)
 
-    def _small_flows(self, frame0: torch.Tensor, frame1: torch.Tensor) -> tuple[np.ndarray, np.ndarray] | None:
-        """Both (h, w, 2) flows at the working scale, or None when the frames are too small for DIS."""
-        height, width = frame0.shape[-2:]
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """(h, w) DIS runs at for frames of this size: the short side at most ``max_short_side``."""
         small_width, small_height = short_side_size(width, height, self.max_short_side)
-        size = (small_height, small_width)
-        if min(size) < DIS_MIN_SHORT_SIDE:
-            return None
-        gray0, gray1 = _luma_u8(frame0, size), _luma_u8(frame1, size)
-        # gray0(x) ≈ gray1(x + flow01), and the other way round
-        return dense_flow(self._dis, gray0, gray1), dense_flow(self._dis, gray1, gray0)
+        return small_height, small_width
 
     def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor, *, keep_small: bool = False) -> DisPair:
+        """Both flows and visibility maps at the working scale, brought up to the frames' size.
+
+        The forward-backward check runs at DIS's own scale, where the flows are measured, and its
+        maps are upsampled with the flows: at full size it would only test the interpolation
+        between flow samples, at a cost of 8 ms for 640x360 frames from a 180 px flow.
+        """
         frame0, frame1 = frame0.float().contiguous(), frame1.float().contiguous()
         height, width = frame0.shape[-2:]
-        small = self._small_flows(frame0, frame1)
-        if small is None:
+        size = self.working_size(int(height), int(width))
+        if min(size) < DIS_MIN_SHORT_SIDE:
             zero = torch.zeros(1, 2, height, width, device=frame0.device)
-            flow01, flow10 = zero, zero.clone()
-        else:
-            flows = _upsample_flows(small, (height, width), frame0.device)
-            flow01, flow10 = flows[0:1], flows[1:2]
-        pair = _pair(frame0, frame1, flow01, flow10)
-        if keep_small and small is not None and small[0].shape[:2] != (height, width):
-            size = small[0].shape[:2]
-            small0, small1 = (torch.nn.functional.interpolate(f, size=size, mode="area") for f in (frame0, frame1))
-            flows = _upsample_flows(small, size, frame0.device)
-            pair = dataclasses.replace(pair, small=_pair(small0.contiguous(), small1.contiguous(),
-                                                         flows[0:1], flows[1:2]))
-        return pair
+            return _pair(frame0, frame1, zero, zero.clone())
+        shrunk = size != (height, width)
+        small0, small1 = (area_downscale(f, size) for f in (frame0, frame1)) if shrunk else (frame0, frame1)
+        # small0(x) ≈ small1(x + flow01), and the other way round
+        gray0, gray1 = _luma_u8(small0, size), _luma_u8(small1, size)
+        flows = dense_flow(self._dis, gray0, gray1), dense_flow(self._dis, gray1, gray0)
+        small_flows = _upsample_flows(flows, size, frame0.device)
+        small = _pair(small0, small1, small_flows[0:1], small_flows[1:2])
+        if not shrunk:
+            return small
+        full_flows = _upsample_flows(flows, (int(height), int(width)), frame0.device)
+        visible = torch.nn.functional.interpolate(torch.cat((small.visible0, small.visible1), dim=1),
+                                                  size=(height, width), mode="bilinear", align_corners=False)
+        return DisPair(frame0, frame1, full_flows[0:1], full_flows[1:2], visible[:, 0:1], visible[:, 1:2],
+                       small if keep_small else None)
 
     def synthesize(self, pair: object, t: float) -> torch.Tensor:
         assert isinstance(pair, DisPair)
         check_time(t)
         return occlusion_blend(pair, warp_to_t(pair, *flows_to_t(pair, t)), t)
+
+
+def area_downscale(frame: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1, C, h, w) area average of a (1, C, H, W) frame: OpenCV per plane on the CPU (a tenth of
+    torch's adaptive pooling there), torch elsewhere."""
+    if frame.device.type != "cpu":
+        return torch.nn.functional.interpolate(frame, size=size, mode="area").contiguous()
+    import cv2
+
+    planes = frame.detach()[0].float().contiguous().numpy()
+    out = np.empty((planes.shape[0], *size), dtype=np.float32)
+    for index, plane in enumerate(planes):
+        cv2.resize(plane, (size[1], size[0]), dst=out[index], interpolation=cv2.INTER_AREA)
+    return torch.from_numpy(out)[None]
 
 
 def _pair(frame0: torch.Tensor, frame1: torch.Tensor, flow01: torch.Tensor, flow10: torch.Tensor) -> DisPair:
@@ -345,10 +361,10 @@ for _preset in ("lite", "full"):
 
 
 def _refine(preset: str) -> Callable[..., Interpolator]:
-    def make(*, max_short_side: int = 360) -> Interpolator:
-        from vidgan.models.refine import RefineInterpolator
+    def make(*, max_short_side: int | None = None) -> Interpolator:
+        from vidgan.models.refine import DEFAULT_SCALE, RefineInterpolator
 
-        return RefineInterpolator(preset=preset, max_short_side=max_short_side)
+        return RefineInterpolator(preset=preset, max_short_side=max_short_side or DEFAULT_SCALE)
 
     return make
 

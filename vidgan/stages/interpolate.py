@@ -18,6 +18,7 @@ from vidgan.errors import FilterOptionError, InterpolateError, VidganError
 from vidgan.frame import Frame
 from vidgan.graph.registry import register_filter
 from vidgan.graph.stage import Stage, StageContext
+from vidgan.models.flow import DIS_MIN_SHORT_SIDE
 from vidgan.options import check_options, option
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ class InterpolateStage(Stage):
         fps: str = option("", help="constant output rate, e.g. 60 or 60000/1001")
         model: str = option("dis", help="dis (classical), refine or refine-full (dis + a trained correction), "
                                          "lite, full or a .safetensors path")
-        scale: int = option(360, min=32, help="short side in px that motion is estimated at")
+        scale: int = option(0, min=0, help="short side in px that motion is estimated at; 0: the model's own "
+                                           "(dis 360, refine 180: its network runs at that scale too)")
         scene: bool = option(True, help="repeat frames across scene cuts instead of morphing")
         dedupe: float = option(0.0, min=0.0, help=(
             "drop repeated frames (animation) before interpolating: mean luma change below this "
@@ -49,6 +51,8 @@ class InterpolateStage(Stage):
                 rate = _parse_rate(self.fps)
                 if rate is None or rate <= 0:
                     raise ValueError(f"fps must be a positive number or ratio like 60000/1001; got {self.fps!r}")
+            if 0 < self.scale < DIS_MIN_SHORT_SIDE:
+                raise ValueError(f"scale must be 0 (the model's own) or >= {DIS_MIN_SHORT_SIDE}; got {self.scale}")
             if self.dedupe >= 1.0:
                 raise ValueError(f"dedupe must be in [0, 1) (0: off); got {self.dedupe}")
             if self.dedupe and not self.fps:
@@ -64,7 +68,8 @@ class InterpolateStage(Stage):
         self.options = options
         self.device = torch.device(context.device)
         try:
-            self.model = get_interpolator(options.model, max_short_side=options.scale)
+            scale = {"max_short_side": options.scale} if options.scale else {}
+            self.model = get_interpolator(options.model, **scale)
         except VidganError as exc:
             raise FilterOptionError(f"interpolate: {exc}") from None
         self.rate = _parse_rate(options.fps) if options.fps else None
@@ -80,7 +85,8 @@ class InterpolateStage(Stage):
 
     def describe(self) -> str:
         how = f"fps={self.options.fps}" if self.rate else f"factor={self.options.factor}"
-        return f"interpolate({how}, model={self.options.model}, scale={self.options.scale})"
+        scale = f", scale={self.options.scale}" if self.options.scale else ""
+        return f"interpolate({how}, model={self.options.model}{scale})"
 
     def set_input_rate(self, frame_rate: Fraction | None) -> None:
         self._input_rate = frame_rate
