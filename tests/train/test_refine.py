@@ -147,3 +147,26 @@ def test_vgg_feature_term_is_an_option_named_in_the_card(tmp_path, monkeypatch):
     assert "VGG features x0.1" in card["training"]["recipe"]
     metrics = json.loads((tmp_path / "vgg" / "metrics.jsonl").read_text().splitlines()[0])
     assert "perceptual" in metrics and "census" not in metrics
+
+
+def test_flow_distillation_pulls_the_corrected_flows_toward_the_exact_ones(tmp_path):
+    config = _config(tmp_path, "flow", lr=2e-3, lambda_adv=0.0, lambda_l1=0.0, lambda_laplacian=0.0,
+                     lambda_census=0.0, lambda_flow=1.0, steps=12)
+    source = TripletFrames((), image_side=80, max_frames=0, skips=(1,), photos=config.photos, max_motion=8)
+    batch, exact = source.sample(2, 40, np.random.default_rng(1), flows=True)
+    assert exact is not None
+
+    class _FixedWithFlows(_FixedBatch):
+        def sample(self, batch_size, crop, rng, flows=False):
+            return self.batch.clone(), exact.clone() if flows else None
+
+    trainer = RefineTrainer(config, frames=_FixedWithFlows(batch))  # type: ignore[arg-type]
+    trainer.setup()
+    first = trainer.step(0)
+    assert set(first) >= {"flow", "l1"} and first["flow"] > 0
+    for step in range(1, config.steps):
+        last = trainer.step(step)
+    assert last["flow"] < 0.9 * first["flow"]
+    off = RefineTrainer(_config(tmp_path, "no-flow", lambda_flow=0.0, lambda_adv=0.0))
+    off.setup()
+    assert "flow" not in off.step(0)

@@ -176,7 +176,15 @@ def _upsampled(corrections: Corrections, size: tuple[int, int]) -> Corrections:
                        up(corrections.residual))
 
 
-def refined_frame(net: RefineNet, pair: DisPair, t: float) -> torch.Tensor:
+@dataclass(frozen=True)
+class Refined:
+    """The corrected frame and the corrected flows from t that made it (at the frames' size)."""
+
+    frame: torch.Tensor
+    flows: torch.Tensor  # (N, 4, H, W): t -> 0, then t -> 1
+
+
+def refine(net: RefineNet, pair: DisPair, t: float) -> Refined:
     """The frame at t: ``dis``'s motion, corrected by ``net`` at the flow's scale, blended at full size.
 
     The network reads ``pair.small`` when DIS ran on a shrunk copy (else the pair itself); its
@@ -191,8 +199,14 @@ def refined_frame(net: RefineNet, pair: DisPair, t: float) -> torch.Tensor:
         net_warp = warp_to_t(seen_by_net, *flows_to_t(seen_by_net, t))
     height, width = pair.frame0.shape[-2:]
     fix = _upsampled(net.corrections(seen_by_net, net_warp, t), (int(height), int(width)))
-    warp = warp_to_t(pair, flow_t0 + fix.flows[:, :2], flow_t1 + fix.flows[:, 2:])
-    return occlusion_blend(pair, warp, t, mask=fix.mask, residual=fix.residual)
+    flows = torch.cat((flow_t0, flow_t1), dim=1) + fix.flows
+    warp = warp_to_t(pair, flows[:, :2].contiguous(), flows[:, 2:].contiguous())
+    return Refined(occlusion_blend(pair, warp, t, mask=fix.mask, residual=fix.residual), flows)
+
+
+def refined_frame(net: RefineNet, pair: DisPair, t: float) -> torch.Tensor:
+    """:func:`refine`'s frame alone (inference)."""
+    return refine(net, pair, t).frame
 
 
 def build_refine(config: RefineConfig | str) -> RefineNet:
@@ -288,6 +302,6 @@ class RefineInterpolator(Interpolator):
             return refined_frame(self.net, pair, t)
 
 
-__all__ = ["ARCHITECTURE", "DEFAULT_SCALE", "PRESETS", "Corrections", "LoadedRefine", "RefineConfig", "RefineInterpolator", "RefineNet",
-           "build_refine", "load_refine", "refine_weights", "refined_frame",
+__all__ = ["ARCHITECTURE", "DEFAULT_SCALE", "PRESETS", "Corrections", "LoadedRefine", "RefineConfig", "RefineInterpolator", "RefineNet", "Refined",
+           "build_refine", "load_refine", "refine", "refine_weights", "refined_frame",
            "save_refine"]

@@ -31,7 +31,6 @@ from vidgan.errors import TrainingDataError
 from vidgan.models.cards import save_model
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from vidgan.models.interpnet import PRESETS, InterpNet
-from vidgan.ops import reference
 from vidgan.progress import ProgressMode
 from vidgan.train import loop, losses
 from vidgan.train.config import InterpTrainingConfig
@@ -103,13 +102,7 @@ class InterpTrainer:
             flow_l1 = torch.zeros((), device=self.device)
             if teacher is not None:
                 teacher = teacher.to(self.device)
-                # trust the teacher where its flow rebuilds the middle frame
-                rebuilt0, _ = reference.warp(frame0, teacher[:, :2], border="edge")
-                rebuilt1, _ = reference.warp(frame1, teacher[:, 2:], border="edge")
-                trusted = torch.cat(((rebuilt0 - truth).abs().mean(1, keepdim=True) < 0.03,
-                                     (rebuilt1 - truth).abs().mean(1, keepdim=True) < 0.03), dim=1).float()
-                error = (flows.float() - teacher).abs()
-                flow_l1 = (error * trusted.repeat_interleave(2, dim=1)).mean()
+                flow_l1 = losses.teacher_flow_distance(flows, teacher, frame0, frame1, truth)
             lap = losses.total((a - b).abs().mean() for a, b in zip(losses.laplacian_pyramid(out, 4),
                                                                      losses.laplacian_pyramid(truth, 4)))
             g_adv = torch.zeros((), device=self.device)

@@ -144,6 +144,18 @@ def _blur(image: torch.Tensor) -> torch.Tensor:
     return F.conv2d(horizontal, taps.view(1, 1, 5, 1).expand(channels, 1, 5, 1), groups=channels)
 
 
+def teacher_flow_distance(flows: torch.Tensor, teacher: torch.Tensor, frame0: torch.Tensor, frame1: torch.Tensor,
+                          truth: torch.Tensor, tolerance: float = 0.03) -> torch.Tensor:
+    """Mean L1 (px) of the flows from t (N, 4, H, W: to frame 0, to frame 1) to a teacher's, counted
+    only where the teacher's own flow rebuilds the true middle frame within ``tolerance``: a
+    teacher that failed somewhere teaches nothing there."""
+    rebuilt0, _ = reference.warp(frame0, teacher[:, :2], border="edge")
+    rebuilt1, _ = reference.warp(frame1, teacher[:, 2:], border="edge")
+    trusted = torch.cat(((rebuilt0 - truth).abs().mean(1, keepdim=True) < tolerance,
+                         (rebuilt1 - truth).abs().mean(1, keepdim=True) < tolerance), dim=1).float()
+    return ((flows.float() - teacher).abs() * trusted.repeat_interleave(2, dim=1)).mean()
+
+
 def laplacian_pyramid(image: torch.Tensor, levels: int) -> list[torch.Tensor]:
     """Band-pass levels, finest first, and the low-pass residual last (which holds the colours)."""
     bands = []

@@ -30,7 +30,7 @@ from vidgan.errors import TrainingDataError
 from vidgan.models.discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE
 from vidgan.models.interp import DisInterpolator, DisPair, flows_to_t, occlusion_blend, warp_to_t
-from vidgan.models.refine import PRESETS, RefineNet, refined_frame, save_refine
+from vidgan.models.refine import PRESETS, RefineNet, refine, refined_frame, save_refine
 from vidgan.progress import ProgressMode
 from vidgan.train import loop, losses, perceptual
 from vidgan.train.config import InterpTrainingConfig
@@ -118,7 +118,7 @@ class RefineTrainer:
     def objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         c = self.config
         weights = {"l1": c.lambda_l1, "laplacian": c.lambda_laplacian, "census": c.lambda_census,
-                   "perceptual": c.lambda_perceptual, "g_adv": c.lambda_adv}
+                   "perceptual": c.lambda_perceptual, "g_adv": c.lambda_adv, "flow": c.lambda_flow}
         return losses.total(weights[key] * value for key, value in terms.items())
 
     def loss_on(self, batch: torch.Tensor) -> float:
@@ -135,7 +135,7 @@ class RefineTrainer:
 
     def step(self, step: int) -> dict[str, float]:
         c = self.config
-        batch, _ = self.frames.sample(c.batch, c.crop, self.rng)
+        batch, teacher = self.frames.sample(c.batch, c.crop, self.rng, flows=c.lambda_flow > 0)
         batch = batch.to(self.device)
         frame0, truth, frame1 = batch[:, 0:3], batch[:, 3:6], batch[:, 6:9]
         pair = self.dis_pairs(batch)
@@ -144,8 +144,12 @@ class RefineTrainer:
             for group in opt.param_groups if opt is not None else ():
                 group["lr"] = lr
         with loop.autocast(self.device, self.dtype):
-            out = refined_frame(self.net, pair, _T).float()
+            refined = refine(self.net, pair, _T)
+            out = refined.frame.float()
             terms = self.reconstruction(out, truth)
+            if teacher is not None:  # the motion DIS finds from the true middle frame, where it rebuilds it
+                terms["flow"] = losses.teacher_flow_distance(refined.flows, teacher.to(self.device), frame0,
+                                                             frame1, truth)
             if self.disc is not None:
                 terms["g_adv"] = losses.generator_adversarial("lsgan", self.disc(torch.cat((frame0, out, frame1), 1)))
             g_total = self.objective(terms)
@@ -192,9 +196,11 @@ class RefineTrainer:
         critic = (f"LSGAN x{c.lambda_adv:g} (PatchGAN on I0, It, I1)" if self.disc is not None
                   else "no adversarial term")
         perceptual_term = f", VGG features x{c.lambda_perceptual:g}" if self.loss_net is not None else ""
+        flow_term = (f", flow distillation x{c.lambda_flow:g} (DIS flows from the true middle frame, where they "
+                     "rebuild it)" if c.lambda_flow > 0 else "")
         training_record = {
             "recipe": f"corrections of dis: L1 x{c.lambda_l1:g}, Laplacian pyramid L1 x{c.lambda_laplacian:g}, "
-                      f"census x{c.lambda_census:g}{perceptual_term}, {critic}",
+                      f"census x{c.lambda_census:g}{perceptual_term}{flow_term}, {critic}",
             **training,
             "sources": list(c.sources), "photos": list(c.photos), "frames": len(self.frames),
             **({"loss_net": self.loss_net_record} if self.loss_net_record else {}),
