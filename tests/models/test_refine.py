@@ -171,3 +171,20 @@ def test_cli_model_refine_and_its_weights_file(tmp_path):
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
     assert "no trained weights for interpolation model 'refine'" in missing.stderr
     assert not (tmp_path / "none.nut").exists()
+
+
+def test_cli_refuses_pickled_and_damaged_weights_in_one_line_and_writes_nothing(tmp_path):
+    good = _install(tmp_path)
+    clip = media.write_video(tmp_path / "in.mp4", size=(96, 64), frames=3)
+    pickled = tmp_path / "pickled.safetensors"
+    torch.save({"x": torch.zeros(1)}, pickled)
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(good.read_bytes()[:100])
+    damaged.with_suffix(".json").write_text(good.with_suffix(".json").read_text())
+    for weights, message in ((pickled, "pickle"), (damaged, "corrupt"), (tmp_path / "gone.safetensors", "do not exist")):
+        out = tmp_path / f"out-{weights.stem}.mp4"
+        run = subprocess.run([sys.executable, "-m", "vidgan", "interpolate", str(clip), "-o", str(out), "--model",
+                              str(weights), "-q"], capture_output=True, text=True, timeout=180)
+        assert run.returncode != 0 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert message in run.stderr
+        assert not out.exists() and not list(tmp_path.glob(f"*{weights.stem}*.partial*"))
