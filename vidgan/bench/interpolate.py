@@ -99,7 +99,8 @@ def main() -> int:
                 except VidganError as exc:  # a learned model without installed weights
                     skipped.append(f"{name}: {exc}")
                     continue
-                rows.append({"size": size, "row": f"vidgan {name} (prepare + synthesize t=0.5)",
+                label = Path(name).stem if name.endswith(".safetensors") else name
+                rows.append({"size": size, "row": f"vidgan {label} (prepare + synthesize t=0.5)",
                              "median_ms": 1e3 * statistics.median(seconds)})
             if not args.no_ffmpeg:
                 per_frame = bench_minterpolate(clip, Path(folder))
