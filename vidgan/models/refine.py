@@ -52,7 +52,8 @@ _MASK_LIMIT = 8.0  # |mask| bound: weights within e^8 of each other, never inf
 
 #: Short side (px) DIS and the network run at unless asked otherwise; the warps and the blend run
 #: at the frames' own size. At 180 a 640x360 frame costs a quarter of the network's full-scale time
-#: (20 fps on two cores needs that), and on the dev triplets DIS itself scored no lower there.
+#: (20 fps on two cores needs that). On the dev triplets ``dis`` at 180 px scores 0.13 dB higher in
+#: PSNR than at 360 and 0.003 lower in SSIM.
 DEFAULT_SCALE = 180
 
 
@@ -302,6 +303,6 @@ class RefineInterpolator(Interpolator):
             return refined_frame(self.net, pair, t)
 
 
-__all__ = ["ARCHITECTURE", "DEFAULT_SCALE", "PRESETS", "Corrections", "LoadedRefine", "RefineConfig", "RefineInterpolator", "RefineNet", "Refined",
-           "build_refine", "load_refine", "refine", "refine_weights", "refined_frame",
-           "save_refine"]
+__all__ = ["ARCHITECTURE", "DEFAULT_SCALE", "PRESETS", "Corrections", "LoadedRefine", "RefineConfig",
+           "RefineInterpolator", "RefineNet", "Refined", "build_refine", "load_refine", "refine", "refine_weights",
+           "refined_frame", "save_refine"]
