@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import torch
 
 from vidgan import ops
 from vidgan.errors import UnknownInterpolatorError, VidganError
 from vidgan.io.images import short_side_size
 from vidgan.models.flow import DIS_MIN_SHORT_SIDE, DIS_PRESETS, create_dis, dense_flow
-from vidgan.models.motion import _luma_u8, _upsample_flows
+from vidgan.models.motion import _luma_u8, _upsample_flows, area_downscale
 from vidgan.registry import Registry
 
 __all__ = ["DisInterpolator", "DisPair", "DisWarp", "Interpolator", "LearnedInterpolator", "UnknownInterpolatorError",
@@ -259,20 +258,6 @@ class DisInterpolator(Interpolator):
         assert isinstance(pair, DisPair)
         check_time(t)
         return occlusion_blend(pair, warp_to_t(pair, *flows_to_t(pair, t)), t)
-
-
-def area_downscale(frame: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(1, C, h, w) area average of a (1, C, H, W) frame: OpenCV per plane on the CPU (a tenth of
-    torch's adaptive pooling there), torch elsewhere."""
-    if frame.device.type != "cpu":
-        return torch.nn.functional.interpolate(frame, size=size, mode="area").contiguous()
-    import cv2
-
-    planes = frame.detach()[0].float().contiguous().numpy()
-    out = np.empty((planes.shape[0], *size), dtype=np.float32)
-    for index, plane in enumerate(planes):
-        cv2.resize(plane, (size[1], size[0]), dst=out[index], interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(out)[None]
 
 
 def _pair(frame0: torch.Tensor, frame1: torch.Tensor, flow01: torch.Tensor, flow10: torch.Tensor) -> DisPair:

@@ -48,6 +48,7 @@ __all__ = [
     "MotionOptionError",
     "NoMotion",
     "UnknownMotionError",
+    "area_downscale",
     "downscaled_luma",
     "estimate_from_flows",
     "get_motion",
@@ -192,6 +193,22 @@ def _downscaled_luma_torch(frame: torch.Tensor, size: tuple[int, int]) -> np.nda
         columns = _area_weights(luma.shape[1], size[1], luma.device)
         luma = rows @ luma @ columns.T
     return luma.cpu().numpy()
+
+
+def area_downscale(frame: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1, C, h, w) area average of a (1, C, H, W) frame, as :func:`downscaled_luma` shrinks luma:
+    OpenCV per plane on the CPU (a tenth of torch's adaptive pooling there), the exact-footprint
+    weights elsewhere, so both devices give one result."""
+    if frame.device.type == "cpu":
+        planes = frame.detach()[0].float().contiguous().numpy()
+        out = np.empty((planes.shape[0], *size), dtype=np.float32)
+        for index, plane in enumerate(planes):
+            cv2.resize(plane, (size[1], size[0]), dst=out[index], interpolation=cv2.INTER_AREA)
+        return torch.from_numpy(out)[None]
+    channels = frame.detach().float()[0]
+    rows = _area_weights(channels.shape[-2], size[0], channels.device)
+    columns = _area_weights(channels.shape[-1], size[1], channels.device)
+    return (rows @ channels @ columns.T)[None].contiguous()
 
 
 @functools.lru_cache(maxsize=16)
